@@ -1,0 +1,65 @@
+/**
+ * createApp(deps): the Express application without a listening socket (tests drive it with
+ * supertest, main.ts listens). Middleware order matters and reads top to bottom:
+ * context → security headers → sessionless routes (health, metrics, static, API) → session →
+ * sign-in → admin (no-store, role, CSRF) → public pages → 404 → error handler.
+ */
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { PROJECT_ROOT } from './config.ts';
+import type { AppDeps } from './deps.ts';
+import { adminHomeRoutes } from './admin/admin-home-routes.ts';
+import { authRoutes } from './auth/auth-routes.ts';
+import { loadSessionUser, requirePermission } from './auth/auth-middleware.ts';
+import { userAdminRoutes } from './auth/user-admin-routes.ts';
+import { csrfProtection } from './http/csrf.ts';
+import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { exposeFlash } from './http/flash.ts';
+import { requestContext } from './http/request-context.ts';
+import { noStore, securityHeaders } from './http/security-headers.ts';
+import { opsRoutes } from './ops/ops-routes.ts';
+
+export function createApp(deps: AppDeps): Express {
+  const { config, log, metrics, users } = deps;
+  const db = deps.database.prisma;
+  const app = express();
+
+  app.set('trust proxy', config.server.trustProxy);
+  app.set('x-powered-by', false);
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(PROJECT_ROOT, 'views'));
+  app.set('query parser', 'simple');
+  app.locals.appName = 'Downloads';
+
+  app.use(requestContext(log));
+  app.use(metrics.observeRequests);
+  app.use(securityHeaders());
+
+  // Sessionless: health checks, metrics, assets.
+  app.use(opsRoutes({ db, metrics }));
+  app.use('/static', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', fallthrough: false }));
+
+  // Browser routes below carry a session.
+  app.use(deps.session.handler);
+  app.use(loadSessionUser(users));
+  app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
+  app.use(exposeFlash);
+  app.use((req, res, next) => {
+    res.locals.currentPath = req.path;
+    next();
+  });
+
+  app.use(authRoutes({ config, users }));
+
+  const admin = express.Router();
+  admin.use(noStore, requirePermission('analytics:view'), ...csrfProtection);
+  admin.use('/users', requirePermission('users:manage'), userAdminRoutes({ users }));
+  admin.use('/', adminHomeRoutes({ db }));
+  app.use('/admin', admin);
+
+  app.get('/', (_req, res) => res.redirect(302, '/login'));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,107 @@
+/**
+ * The command line: `npm run cli -- <command> [options]`. Each command prints what it did;
+ * errors go to stderr with exit code 1 (2 for a usage error).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, roles, type Role } from './config.ts';
+import { createDeps, type AppDeps } from './deps.ts';
+import { AppError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { pino } from 'pino';
+import { ZodError } from 'zod';
+
+class UsageError extends Error {}
+
+type Command = {
+  usage: string;
+  run(args: string[], deps: AppDeps, io: CliIo): Promise<void>;
+};
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  readStdin(): Promise<string>;
+}
+
+const commands: Record<string, Command> = {
+  'user:create': {
+    usage: 'user:create --username U (--password P | --password-stdin) [--role admin|editor|analyst]',
+    async run(args, deps, io) {
+      const { values } = parseArgs({
+        args,
+        options: {
+          username: { type: 'string' },
+          password: { type: 'string' },
+          'password-stdin': { type: 'boolean' },
+          role: { type: 'string', default: 'admin' },
+        },
+      });
+      const password = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : values.password;
+      if (!values.username || !password) throw new UsageError('--username and --password (or --password-stdin) are required');
+      if (!roles.includes(values.role as Role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
+      const user = await deps.users.createUser({ username: values.username, password, role: values.role as Role });
+      io.out(`Created ${user.role} "${user.username}" (id ${user.id})`);
+    },
+  },
+  'apikey:create': {
+    usage: 'apikey:create --username U [--name N]',
+    async run(args, deps, io) {
+      const { values } = parseArgs({ args, options: { username: { type: 'string' }, name: { type: 'string' } } });
+      if (!values.username) throw new UsageError('--username is required');
+      const { key } = await deps.users.createApiKey(values.username, values.name ?? 'cli');
+      io.out(`API key for "${values.username}" (shown once; store it now):`);
+      io.out(key);
+    },
+  },
+};
+
+function usage(): string {
+  return ['usage: npm run cli -- <command> [options]', '', ...Object.values(commands).map((c) => `  ${c.usage}`)].join('\n');
+}
+
+/** Runs one command and returns the exit code (the process entry below exits with it). */
+export async function runCli(argv: string[], io: CliIo, makeDeps: () => Promise<AppDeps>): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    io.err(name && name !== 'help' && name !== '--help' ? `unknown command "${name}"\n\n${usage()}` : usage());
+    return 2;
+  }
+  let deps: AppDeps | undefined;
+  try {
+    deps = await makeDeps();
+    await command.run(args, deps, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`${(error as Error).message}\nusage: npm run cli -- ${command.usage}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) io.err(error.message);
+    else if (error instanceof ZodError) io.err(error.issues.map((i) => i.message).join('\n'));
+    else if (error instanceof AppError && error.expose) io.err(error.message);
+    else io.err(`error: ${(error as Error).stack ?? error}`);
+    return 1;
+  } finally {
+    await deps?.close();
+  }
+}
+
+const processIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) {
+  const code = await runCli(process.argv.slice(2), processIo, async () => {
+    const config = loadConfig();
+    // Logs go to stderr so stdout stays the command's output (e.g. the API key on the last line).
+    return createDeps(config, { log: createLogger({ log: { level: 'warn' } }, pino.destination(2)) });
+  });
+  process.exit(code);
+}

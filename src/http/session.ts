@@ -1,0 +1,49 @@
+/**
+ * Server-side sessions in the database (the Session table), so several app instances share them
+ * and a restart keeps people signed in. The cookie is HttpOnly and SameSite=Lax everywhere and
+ * Secure whenever the request came over TLS (directly or through a trusted proxy).
+ */
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import { PrismaSessionStore } from '@quixo3/prisma-session-store';
+import type { Config } from '../config.ts';
+import type { Db } from '../db.ts';
+
+export const SESSION_COOKIE = 'dl.sid';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: number;
+    flash?: { kind: 'success' | 'error'; message: string }[];
+  }
+}
+
+export interface SessionMiddleware {
+  handler: RequestHandler;
+  stop(): void;
+}
+
+export function createSessionMiddleware(config: Config, db: Db, secret: string): SessionMiddleware {
+  const store = new PrismaSessionStore(db as never, {
+    checkPeriod: 10 * 60_000,
+    dbRecordIdIsSessionId: true,
+    logger: false,
+  });
+  const handler = session({
+    name: SESSION_COOKIE,
+    secret,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    proxy: undefined, // follows Express's trust proxy setting
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: 'auto',
+      maxAge: config.auth.sessionMaxAgeMs,
+      path: '/',
+    },
+  });
+  return { handler, stop: () => store.stopInterval() };
+}
