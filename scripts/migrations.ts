@@ -135,13 +135,17 @@ export async function describeStructure(provider: Provider, url: string): Promis
 }
 
 /** Lines present in one structure and not the other; empty when the migrations build the schema. */
-export async function migrationDrift(provider: Provider, postgresUrl = DEFAULT_POSTGRES_URL): Promise<string[]> {
+export async function migrationDrift(
+  provider: Provider,
+  postgresUrl = DEFAULT_POSTGRES_URL,
+  schema = schemaFile(provider),
+): Promise<string[]> {
   const fromMigrations = await withScratchDatabase(provider, postgresUrl, async (url) => {
     prisma(['migrate', 'deploy'], url);
     return describeStructure(provider, url);
   });
   const fromSchema = await withScratchDatabase(provider, postgresUrl, async (url) => {
-    const ddl = prisma(['migrate', 'diff', '--from-empty', '--to-schema-datamodel', schemaFile(provider), '--script'], url);
+    const ddl = prisma(['migrate', 'diff', '--from-empty', '--to-schema-datamodel', schema, '--script'], url);
     await executeSql(provider, url, ddl);
     return describeStructure(provider, url);
   });

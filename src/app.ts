@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from './config.ts';
 import type { AppDeps } from './deps.ts';
 import { adminHomeRoutes } from './admin/admin-home-routes.ts';
 import { authRoutes } from './auth/auth-routes.ts';
-import { loadSessionUser, requirePermission } from './auth/auth-middleware.ts';
+import { loadSessionUser, requireApiKey, requirePermission } from './auth/auth-middleware.ts';
 import { userAdminRoutes } from './auth/user-admin-routes.ts';
 import { csrfProtection } from './http/csrf.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
@@ -38,6 +38,12 @@ export function createApp(deps: AppDeps): Express {
   // Sessionless: health checks, metrics, assets.
   app.use(opsRoutes({ db, metrics }));
   app.use('/static', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', fallthrough: false }));
+
+  // The JSON API authenticates with API keys only (no cookies, hence no CSRF).
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb' }));
+  api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
+  app.use('/api/v1', api);
 
   // Browser routes below carry a session.
   app.use(deps.session.handler);

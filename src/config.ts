@@ -81,7 +81,7 @@ const envSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: int(0, 65535).default(3000),
     HOST: z.string().trim().min(1).default('0.0.0.0'),
-    BASE_URL: httpUrl.optional(),
+    PUBLIC_URL: httpUrl.optional(),
     DATABASE_URL: databaseUrl.default('file:./data/downloads.db'),
     MEDIA_ROOT: z.string().trim().min(1).default('./media'),
     MEDIA_URL: z
@@ -123,6 +123,9 @@ const envSchema = z
     }
   });
 
+/** Every environment variable the app reads. */
+export const settingNames: readonly string[] = Object.keys(envSchema.shape);
+
 export type DatabaseKind = 'sqlite' | 'postgresql';
 
 function toConfig(env: z.infer<typeof envSchema>) {
@@ -132,7 +135,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     server: {
       port: env.PORT,
       host: env.HOST,
-      baseUrl: env.BASE_URL?.replace(/\/+$/, ''),
+      baseUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       shutdownGraceMs: env.SHUTDOWN_GRACE,
     },
@@ -182,7 +185,7 @@ export class ConfigError extends Error {
 /** Validates the environment; throws ConfigError listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = Object.fromEntries(
-    Object.keys(envSchema.shape ?? {}).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+    settingNames.map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
   const parsed = envSchema.safeParse(known);
   if (!parsed.success) {

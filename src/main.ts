@@ -44,6 +44,8 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'shutting down');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive sockets become idle as their last response ends: close them as they do.
+    const reaper = setInterval(() => server.closeIdleConnections(), 100);
     server.closeIdleConnections();
     const force = setTimeout(() => {
       log.warn('grace period over: closing remaining connections');
@@ -52,6 +54,7 @@ async function main() {
     force.unref();
     await closed;
     clearTimeout(force);
+    clearInterval(reaper);
     await deps.close();
     log.info('stopped');
     process.exit(0);

@@ -39,7 +39,7 @@ export function requirePermission(permission: Permission): RequestHandler {
 }
 
 /** JSON API: `Authorization: Bearer <api key>`; cookies are ignored, so no CSRF applies. */
-export function requireApiKey(users: UserService, permission: Permission): RequestHandler {
+export function requireApiKey(users: UserService, permission?: Permission): RequestHandler {
   return async (req, _res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -52,7 +52,7 @@ export function requireApiKey(users: UserService, permission: Permission): Reque
         }),
       );
     }
-    if (!can(user.role, permission)) return next(forbidden('This API key\'s user may not do this.'));
+    if (permission && !can(user.role, permission)) return next(forbidden("This API key's user may not do this."));
     req.user = user;
     next();
   };

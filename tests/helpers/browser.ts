@@ -1,0 +1,24 @@
+/**
+ * Debian's Chromium driven by playwright-core (no browser download: see README "Tests").
+ * Playwright gives every launch a fresh temporary profile of its own.
+ */
+import { chromium, type Browser } from 'playwright-core';
+import { chromiumBinary } from './env.ts';
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!chromiumBinary) throw new Error('Chromium is required for this test: apt-get install -y chromium');
+  return chromium.launch({
+    executablePath: chromiumBinary,
+    headless: true,
+    // Without the networking flags Chromium keeps trying hosts this machine cannot reach.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
