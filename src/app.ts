@@ -18,9 +18,14 @@ import { exposeFlash } from './http/flash.ts';
 import { requestContext } from './http/request-context.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
+import { categoryAdminRoutes } from './downloads/category-admin-routes.ts';
+import { downloadAdminRoutes } from './downloads/download-admin-routes.ts';
+import { downloadApiRoutes } from './downloads/download-api-routes.ts';
+import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
+import { viewHelpers } from './http/view-helpers.ts';
 
 export function createApp(deps: AppDeps): Express {
-  const { config, log, metrics, users } = deps;
+  const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
   const db = deps.database.prisma;
   const app = express();
 
@@ -30,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', path.join(PROJECT_ROOT, 'views'));
   app.set('query parser', 'simple');
   app.locals.appName = 'Downloads';
+  app.locals.fmt = viewHelpers;
 
   app.use(requestContext(log));
   app.use(metrics.observeRequests);
@@ -43,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
+  api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config }));
   app.use('/api/v1', api);
 
   // Browser routes below carry a session.
@@ -60,10 +67,13 @@ export function createApp(deps: AppDeps): Express {
   const admin = express.Router();
   admin.use(noStore, requirePermission('analytics:view'), ...csrfProtection);
   admin.use('/users', requirePermission('users:manage'), userAdminRoutes({ users }));
+  admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
+  admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
   admin.use('/', adminHomeRoutes({ db }));
   app.use('/admin', admin);
 
-  app.get('/', (_req, res) => res.redirect(302, '/login'));
+  app.use('/downloads', downloadPublicRoutes({ catalogue, downloads, config }));
+  app.get('/', (_req, res) => res.redirect(302, '/downloads'));
 
   app.use(notFoundHandler);
   app.use(errorHandler(log));

@@ -9,12 +9,14 @@ import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { pino } from 'pino';
 import { ZodError } from 'zod';
+import { addDownloads } from './downloads/add-downloads-command.ts';
 
 class UsageError extends Error {}
 
 type Command = {
   usage: string;
-  run(args: string[], deps: AppDeps, io: CliIo): Promise<void>;
+  /** Resolves to the exit code (0 when it returns nothing). */
+  run(args: string[], deps: AppDeps, io: CliIo): Promise<number | void>;
 };
 
 export interface CliIo {
@@ -53,6 +55,10 @@ const commands: Record<string, Command> = {
       io.out(key);
     },
   },
+  adddownloads: {
+    usage: 'adddownloads <folder> [--category NAME] [-r] [--publish]',
+    run: (args, deps, io) => addDownloads(args, deps, io),
+  },
 };
 
 function usage(): string {
@@ -70,8 +76,7 @@ export async function runCli(argv: string[], io: CliIo, makeDeps: () => Promise<
   let deps: AppDeps | undefined;
   try {
     deps = await makeDeps();
-    await command.run(args, deps, io);
-    return 0;
+    return (await command.run(args, deps, io)) ?? 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`${(error as Error).message}\nusage: npm run cli -- ${command.usage}`);

@@ -104,6 +104,12 @@ const envSchema = z
     WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     UPLOAD_MAX_BYTES: byteSize.default(2 * 1024 ** 3),
+    LABEL_ONE_MAX_CLASSES: list.default(['Type']),
+    DEPRECATED_LABEL: z
+      .string()
+      .trim()
+      .regex(/^[^:,]+:[^:,]+$/, 'expected a label like Other:Deprecated')
+      .default('Other:Deprecated'),
     LOGIN_MAX_FAILURES: int(1, 1000).default(5),
     LOGIN_WINDOW: duration.default(15 * 60_000),
     SESSION_MAX_AGE: duration.default(12 * 3_600_000),
@@ -156,6 +162,13 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     uploads: {
       maxBytes: env.UPLOAD_MAX_BYTES,
+    },
+    labels: {
+      oneMaxClasses: env.LABEL_ONE_MAX_CLASSES,
+      deprecated: {
+        class: env.DEPRECATED_LABEL.split(':')[0]!.trim(),
+        name: env.DEPRECATED_LABEL.split(':')[1]!.trim(),
+      },
     },
     auth: {
       sessionSecret: env.SESSION_SECRET,

@@ -21,3 +21,15 @@ document.addEventListener('submit', (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+document.addEventListener('change', (event) => {
+  const all = event.target.closest('[data-check-all]');
+  if (!all) return;
+  for (const box of all.form.querySelectorAll(`input[type="checkbox"][name="${all.dataset.checkAll}"]`)) box.checked = all.checked;
+});
+
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  const message = form.dataset.confirmDelete;
+  if (message && form.querySelector('select[name="action"]')?.value === 'delete' && !window.confirm(message)) event.preventDefault();
+});

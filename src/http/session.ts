@@ -5,7 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import session from 'express-session';
-import { PrismaSessionStore } from '@quixo3/prisma-session-store';
+import { DatabaseSessionStore } from './session-store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 
@@ -24,11 +24,7 @@ export interface SessionMiddleware {
 }
 
 export function createSessionMiddleware(config: Config, db: Db, secret: string): SessionMiddleware {
-  const store = new PrismaSessionStore(db as never, {
-    checkPeriod: 10 * 60_000,
-    dbRecordIdIsSessionId: true,
-    logger: false,
-  });
+  const store = new DatabaseSessionStore(db, config.auth.sessionMaxAgeMs);
   const handler = session({
     name: SESSION_COOKIE,
     secret,
@@ -45,5 +41,5 @@ export function createSessionMiddleware(config: Config, db: Db, secret: string):
       path: '/',
     },
   });
-  return { handler, stop: () => store.stopInterval() };
+  return { handler, stop: () => store.stop() };
 }

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, openPage } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { chromiumBinary, skipWithout } from '../helpers/env.ts';
 
@@ -22,7 +22,7 @@ describe.skipIf(skipWithout(chromiumBinary))('signing in with a real browser', (
 
   test('an admin logs in, sees the admin home, and signs out', async () => {
     const admin = await createUser(t, 'admin', 'alice');
-    const page = await browser.newPage();
+    const page = await openPage(browser);
     const consoleErrors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
 
@@ -42,7 +42,7 @@ describe.skipIf(skipWithout(chromiumBinary))('signing in with a real browser', (
   });
 
   test('a wrong password shows a message on the form', async () => {
-    const page = await browser.newPage();
+    const page = await openPage(browser);
     await page.goto(`${base}/login`);
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill('not the password');

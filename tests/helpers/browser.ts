@@ -2,7 +2,7 @@
  * Debian's Chromium driven by playwright-core (no browser download: see README "Tests").
  * Playwright gives every launch a fresh temporary profile of its own.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { chromiumBinary } from './env.ts';
 
 export async function launchBrowser(): Promise<Browser> {
@@ -21,4 +21,14 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * A page whose waits give up after 15 s: well inside the test's own timeout, so a stuck step
+ * fails with Playwright's message naming the locator instead of a bare "test timed out".
+ */
+export async function openPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15_000);
+  return page;
 }

@@ -53,7 +53,10 @@ export async function startTestApp(
   options: TestAppOptions = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
-  const mediaRoot = fs.mkdtempSync(path.join(TEST_TMP, 'media-'));
+  // A private parent, so tests can check that nothing was written beside MEDIA_ROOT.
+  const sandbox = fs.mkdtempSync(path.join(TEST_TMP, 'app-'));
+  const mediaRoot = path.join(sandbox, 'media');
+  fs.mkdirSync(mediaRoot);
   const config = loadConfig(testEnv({ DATABASE_URL: database.url, MEDIA_ROOT: mediaRoot, ...env }));
   const clock = options.clock ?? systemClock;
   const deps = await createDeps(config, { clock, log: createLogger(config) });
@@ -82,7 +85,7 @@ export async function startTestApp(
       }
       await deps.close();
       await database.drop();
-      fs.rmSync(mediaRoot, { recursive: true, force: true });
+      fs.rmSync(sandbox, { recursive: true, force: true });
     },
   };
 }

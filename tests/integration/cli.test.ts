@@ -72,3 +72,42 @@ test('an unknown command prints the usage and exits 2', () => {
   expect(result.stderr).toContain('unknown command "frobnicate"');
   expect(result.stderr).toContain('user:create --username U');
 });
+
+describe('npm run cli -- adddownloads', () => {
+  test('adds every file of a folder, recursively with -r, into a category, published with --publish', async () => {
+    const { default: fs } = await import('node:fs');
+    const { default: path } = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(t.mediaRoot, '..', 'add-'));
+    fs.writeFileSync(path.join(dir, 'alpha.txt'), 'alpha');
+    fs.writeFileSync(path.join(dir, 'beta <b>.bin'), 'beta');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'sub', 'gamma.txt'), 'gamma');
+    fs.symlinkSync('/etc/passwd', path.join(dir, 'link'));
+    try {
+      const flat = runCli(['adddownloads', dir, '--category', 'Imported'], env);
+      expect(flat.status).toBe(0);
+      expect(flat.stdout).toBe(`Adding ${dir}/alpha.txt\nAdding ${dir}/beta <b>.bin\nAdded 2 files\n`);
+      expect(flat.stderr).toContain(`Skipping ${dir}/link: symbolic link`);
+      const alpha = await t.db.download.findFirstOrThrow({ where: { title: 'alpha.txt' }, include: { primaryCategory: true } });
+      expect(alpha).toMatchObject({ state: 'unpublished', fileName: 'alpha.txt', size: 5n });
+      expect(alpha.primaryCategory?.title).toBe('Imported');
+
+      const deep = runCli(['adddownloads', dir, '-r', '--publish'], env);
+      expect(deep.status).toBe(0);
+      expect(deep.stdout).toContain(`Adding ${dir}/sub/gamma.txt`);
+      expect(deep.stdout).toContain('Added 3 files');
+      expect((await t.db.download.findFirstOrThrow({ where: { title: 'gamma.txt' } })).state).toBe('published');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a folder that does not exist is a clear error, exit 1', () => {
+    const result = runCli(['adddownloads', '/no/such/folder'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('No such folder: /no/such/folder\n');
+    const none = runCli(['adddownloads'], env);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('No folder path was specified.');
+  });
+});
