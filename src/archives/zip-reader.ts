@@ -4,7 +4,7 @@
  * server-made names. No name from the archive ever reaches `fs`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -141,15 +141,16 @@ async function extractOne(zipfile: ZipFile, walked: WalkedEntry, target: string,
   // Created before any data flows so that cleanup always finds it, even when the stream fails
   // while a lazily opened write stream would still be opening. `wx` refuses to follow anything
   // already at this path.
-  const handle = await open(target, 'wx', 0o640);
   const meter = new EntryMeter(walked, budget);
+  let handle: FileHandle | undefined;
   try {
+    handle = await open(target, 'wx', 0o640);
     const source = await openEntryStream(zipfile, walked.entry, walked.name);
     await pipeline(source, meter, handle.createWriteStream());
   } catch (error) {
     throw toArchiveError(error, walked.name);
   } finally {
-    await handle.close().catch(() => undefined);
+    await handle?.close().catch(() => undefined);
   }
   return { path: target, size: meter.size, sha256: meter.digest() };
 }

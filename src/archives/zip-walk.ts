@@ -106,14 +106,13 @@ class EntryWalk {
     // isEncrypted first: an encrypted entry also fails canDecodeFileData, and "encrypted" is the
     // message that tells the uploader what to change.
     if (entry.isEncrypted()) {
-      throw zipError('ZIP_ENCRYPTED', `The archive entry "${printableName(name)}" is encrypted; upload an archive without a password.`, { entry: name });
+      const message = `The archive entry "${printableName(name)}" is encrypted; upload an archive without a password.`;
+      throw zipError('ZIP_ENCRYPTED', message, { entry: name });
     }
     if (!entry.canDecodeFileData()) {
-      throw zipError(
-        'ZIP_UNSUPPORTED_COMPRESSION',
-        `The archive entry "${printableName(name)}" uses compression method ${entry.compressionMethod}; only stored and deflated entries are supported.`,
-        { entry: name, method: entry.compressionMethod },
-      );
+      const method = entry.compressionMethod;
+      const message = `The archive entry "${printableName(name)}" uses compression method ${method}; only stored and deflated entries are supported.`;
+      throw zipError('ZIP_UNSUPPORTED_COMPRESSION', message, { entry: name, method });
     }
   }
 

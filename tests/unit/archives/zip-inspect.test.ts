@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { DEFAULT_ZIP_LIMITS, inspectArchive, type ZipLimits } from '../../../src/archives/zip-reader.ts';
 import { AppError } from '../../../src/errors.ts';
@@ -45,6 +47,13 @@ describe('inspecting a good archive', () => {
     const result = await inspect({ 'manifest.xml': MANIFEST, 'bundle.zip': { data: inner, method: 0 } });
     expect(result.entries.map((e) => e.name)).toEqual(['manifest.xml', 'bundle.zip']);
     expect(result.entries[1]!.size).toBe(inner.length);
+  });
+
+  test('bytes before the first entry (a self-extractor stub) are tolerated: only entries are ever used', async () => {
+    const zip = path.join(dir, 'sfx.zip');
+    fs.writeFileSync(zip, buildZip({ 'manifest.xml': MANIFEST, 'a.txt': 'a' }, { prefix: Buffer.from('MZ\x90\x00 stub program '.repeat(100)) }));
+    const result = await inspectArchive(zip, LIMITS);
+    expect(result.entries.map((e) => e.name)).toEqual(['manifest.xml', 'a.txt']);
   });
 
   test('an empty file is a file', async () => {
