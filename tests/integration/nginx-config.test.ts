@@ -372,6 +372,17 @@ describe.skipIf(skipWithout(nginxBinary))('nginx in front of the app (DOWNLOAD_S
       expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
     });
 
+    test('a conditional GET still gets the whole file: nginx never answers 304 to a download the app counted', async () => {
+      const { headers } = await request(nginx.url, 'HEAD', '/downloads/file/file');
+      expect(headers.etag).toBeUndefined();
+      const res = await get('/downloads/file/file', {
+        'If-Modified-Since': headers['last-modified']!,
+        'If-None-Match': '"anything"',
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBe(file.data.length);
+    });
+
     test('a query string on the X-Accel-Redirect URI is split off: the file is still served', async () => {
       const res = await get('/downloads/with-query/file');
       expect(res.status).toBe(200);
@@ -408,6 +419,16 @@ describe.skipIf(skipWithout(nginxBinary))('nginx in front of the app (DOWNLOAD_S
       const res = await get('/downloads/file/file', { Range: `bytes=${file.data.length}-` });
       expect(res.status).toBe(416);
       expect(res.headers['content-range']).toBe(`bytes */${file.data.length}`);
+    });
+
+    test('If-Range with the Last-Modified date resumes; with another date, the whole file comes back', async () => {
+      const { headers } = await request(nginx.url, 'HEAD', '/downloads/file/file');
+      expect(headers['last-modified']).toBeDefined();
+      const resumed = await get('/downloads/file/file', { Range: 'bytes=10-19', 'If-Range': headers['last-modified']! });
+      expect(resumed.status).toBe(206);
+      const changed = await get('/downloads/file/file', { Range: 'bytes=10-19', 'If-Range': 'Mon, 01 Jan 2001 00:00:00 GMT' });
+      expect(changed.status).toBe(200);
+      expect(changed.body.length).toBe(file.data.length);
     });
 
     test('several ranges are not served as multipart (max_ranges 1): the whole file, 200', async () => {
