@@ -1,0 +1,83 @@
+/**
+ * The load generators of bench/serve.ts, each a separate process so the servers under test
+ * never share an event loop with the client: wrk for request rates, curl for one large file.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WRK_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wrk-summary.lua');
+
+export interface WrkResult {
+  requests: number;
+  bytes: number;
+  durationUs: number;
+  /** responses with status >= 400 (wrk's "Non-2xx or 3xx responses") */
+  statusErrors: number;
+  connectErrors: number;
+  readErrors: number;
+  writeErrors: number;
+  timeouts: number;
+  p50Us: number;
+  p99Us: number;
+  requestsPerSecond: number;
+  megabytesPerSecond: number;
+  socketErrors: number;
+}
+
+/** Resolves with stdout; rejects with everything the command printed when it fails. */
+export function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${stdout}${stderr}`));
+    });
+  });
+}
+
+export interface WrkOptions {
+  url: string;
+  seconds: number;
+  connections: number;
+  threads: number;
+}
+
+export async function wrk(options: WrkOptions): Promise<WrkResult> {
+  const stdout = await run('wrk', [
+    `-t${options.threads}`,
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    '--timeout', '5s',
+    '-s', WRK_SCRIPT,
+    options.url,
+  ]);
+  const line = /^WRK_SUMMARY (.*)$/m.exec(stdout);
+  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+  const raw = JSON.parse(line[1]!) as Omit<WrkResult, 'requestsPerSecond' | 'megabytesPerSecond' | 'socketErrors'>;
+  const seconds = raw.durationUs / 1e6;
+  return {
+    ...raw,
+    requestsPerSecond: raw.requests / seconds,
+    megabytesPerSecond: raw.bytes / seconds / 1e6,
+    socketErrors: raw.connectErrors + raw.readErrors + raw.writeErrors + raw.timeouts,
+  };
+}
+
+export interface CurlResult {
+  status: number;
+  bytes: number;
+  megabytesPerSecond: number;
+}
+
+/** One download to /dev/null over one connection; curl's own average speed. */
+export async function curlDownload(url: string): Promise<CurlResult> {
+  const stdout = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{speed_download}', url]);
+  const [status, bytes, speed] = stdout.trim().split(' ').map(Number);
+  return { status: status!, bytes: bytes!, megabytesPerSecond: speed! / 1e6 };
+}
