@@ -133,6 +133,11 @@ describe('user text is always literal', () => {
     expect(ink.bottom - ink.top).toBeLessThan(48);
   });
 
+  test('markup typed in the settings and markup arriving in the query give the same image', async () => {
+    const fromQuery = await render({ text: '{name}' }, { name: '<b>x</b> & <i>y</i>' });
+    expect(fromQuery.equals(await render({ text: '<b>x</b> & <i>y</i>' }))).toBe(true);
+  });
+
   test('entities are not decoded: "&amp;" and "&" differ', async () => {
     expect((await render({ text: '&amp;' })).equals(await render({ text: '&' }))).toBe(false);
   });
