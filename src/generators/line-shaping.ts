@@ -56,16 +56,17 @@ export function shapeLine(font: BundledFont, text: string, direction: Direction)
   return { runs, advance: runs.reduce((sum, run) => sum + run.advanceWidth, 0) };
 }
 
-// Scripts of the bundled fonts whose shaping differs; other characters (spaces, digits,
-// punctuation, marks) belong to the run they are in.
-const SCRIPTS = ['Latin', 'Greek', 'Cyrillic', 'Armenian', 'Georgian', 'Hebrew', 'Arabic', 'Lao'].map((name) => ({
-  name,
-  pattern: new RegExp(`^\\p{Script=${name}}`, 'u'),
-}));
+// Right-to-left scripts of the bundled fonts that need their own shaper. Left-to-right scripts
+// never share a run with them (their bidi levels differ) and all shape alike, so they, spaces,
+// digits and punctuation are "no script" and belong to the run they are in.
+const ARABIC = /^\p{Script=Arabic}/u;
+const HEBREW = /^\p{Script=Hebrew}/u;
 
 function scriptOf(text: string, index: number): string | undefined {
-  const rest = text.slice(index, index + 2);
-  return SCRIPTS.find((script) => script.pattern.test(rest))?.name;
+  // Everything below U+0590 is Latin, Greek, Cyrillic, Armenian or common: the fast path.
+  if (text.charCodeAt(index) < 0x0590) return undefined;
+  const char = text.slice(index, index + 2);
+  return ARABIC.test(char) ? 'Arabic' : HEBREW.test(char) ? 'Hebrew' : undefined;
 }
 
 /** Rule L2: from the highest level down to the lowest odd one, reverse every stretch at or above it. */

@@ -71,7 +71,7 @@ export function layoutText(request: LayoutRequest): TextLayout {
     if (wrapped.length >= limit) break;
     const direction = paragraphDirection(paragraph);
     const measure = (text: string) => shape(text, direction).advance * scale;
-    for (const text of wrapParagraph(paragraph, request.width, measure, limit - wrapped.length)) wrapped.push({ text, direction });
+    for (const text of wrapParagraph(paragraph, request.width, measure, limit - wrapped.length, request.fontSize)) wrapped.push({ text, direction });
   }
   const truncated = wrapped.length > maxLines;
   const kept = wrapped.slice(0, maxLines);
@@ -90,46 +90,74 @@ export function layoutText(request: LayoutRequest): TextLayout {
   return { lines, lineHeight, truncated };
 }
 
-/** Greedy wrapping of one paragraph into at most `limit` lines. */
-export function wrapParagraph(paragraph: string, width: number, measure: (text: string) => number, limit: number): string[] {
+/**
+ * Greedy wrapping of one paragraph into at most `limit` lines. A line grows by adding each word's
+ * own width, which is exact except for kerning or joining across the seam; only within `slack`
+ * pixels of the edge, where that could matter, is the whole line measured again. Measuring every
+ * candidate line in full made a 2000-character text in a wide box take seconds.
+ */
+export function wrapParagraph(paragraph: string, width: number, measure: (text: string) => number, limit: number, slack = 0): string[] {
   const lines: string[] = [];
   const tokens = paragraph.match(/ +|[^ ]+/g) ?? [];
   let line = '';
+  let lineWidth = 0;
   // Spaces wait until a word follows them on the same line: at a wrap they are dropped, at the
   // start of a paragraph they are kept as indentation.
   let gap = '';
   for (const token of tokens) {
-    if (lines.length >= limit) return lines.slice(0, limit);
+    if (lines.length >= limit) return lines;
     if (token.startsWith(' ')) {
       gap += token;
       continue;
     }
     const candidate = line + gap + token;
-    if (measure(candidate) <= width) {
+    let candidateWidth = lineWidth + measure(gap + token);
+    if (line && candidateWidth > width - slack) candidateWidth = measure(candidate);
+    if (candidateWidth <= width) {
       line = candidate;
+      lineWidth = candidateWidth;
     } else {
       if (line) lines.push(line);
-      line = breakWord(token, width, measure, lines);
+      [line, lineWidth] = breakWord(token, width, measure, lines, limit);
     }
     gap = '';
   }
-  lines.push(line);
-  return lines.slice(0, limit);
+  if (lines.length < limit) lines.push(line);
+  return lines;
 }
 
-/** Puts the full-width pieces of `word` into `lines` and returns the rest, which starts the next line. */
-function breakWord(word: string, width: number, measure: (text: string) => number, lines: string[]): string {
-  if (measure(word) <= width) return word;
-  let piece = '';
-  for (const { segment } of graphemes.segment(word)) {
-    // A single character wider than the box still goes on a line of its own, clipped by the box.
-    if (piece && measure(piece + segment) > width) {
-      lines.push(piece);
-      piece = '';
+/**
+ * Puts the full-width pieces of `word` into `lines` and returns the rest (and its width), which
+ * starts the next line. Each piece is found by a galloping search over its length, so a word of
+ * thousands of characters costs a few measurements per line, not one per character.
+ */
+function breakWord(word: string, width: number, measure: (text: string) => number, lines: string[], limit: number): [string, number] {
+  const whole = measure(word);
+  if (whole <= width) return [word, whole];
+  const parts = Array.from(graphemes.segment(word), (s) => s.segment);
+  let start = 0;
+  for (;;) {
+    const available = parts.length - start;
+    const fits = (n: number) => measure(parts.slice(start, start + n).join('')) <= width;
+    // `low` graphemes fit (a single one too wide still gets a line, clipped by the box); `high` do not.
+    let low = 1;
+    let high = 2;
+    while (high <= available && fits(high)) {
+      low = high;
+      high *= 2;
     }
-    piece += segment;
+    high = Math.min(high, available + 1);
+    while (high - low > 1) {
+      const middle = (low + high) >> 1;
+      if (fits(middle)) low = middle;
+      else high = middle;
+    }
+    const piece = parts.slice(start, start + low).join('');
+    start += low;
+    if (start >= parts.length) return [piece, measure(piece)];
+    lines.push(piece);
+    if (lines.length >= limit) return ['', 0];
   }
-  return piece;
 }
 
 /** The line shortened until it fits with "…" after it. */

@@ -15,6 +15,8 @@ import { drawTextSvg } from './text-drawing.ts';
 import { TEXT_ALIGNS, layoutText } from './text-layout.ts';
 
 export const MAX_TEXT_LENGTH = 2000;
+/** Placeholders can make the text longer than typed; past this it is cut, to bound layout time. */
+export const MAX_FILLED_TEXT_LENGTH = 2 * MAX_TEXT_LENGTH;
 export const TEXT_OVERLAY_QUERY_PARAMS = ['name'] as const;
 /** Placeholders the text may use: the declared query parameters and the signed-in user's name. */
 export const TEXT_OVERLAY_PLACEHOLDERS: readonly string[] = [...TEXT_OVERLAY_QUERY_PARAMS, 'username'];
@@ -97,7 +99,8 @@ export interface TextOverlayInput {
 
 /** The text as it will be drawn: cleaned, placeholders filled. */
 export function textOverlayText(settings: Pick<TextOverlaySettings, 'text'>, values: Readonly<Record<string, string | undefined>> = {}): string {
-  return fillPlaceholders(cleanText(settings.text), TEXT_OVERLAY_PLACEHOLDERS, values);
+  const filled = fillPlaceholders(cleanText(settings.text), TEXT_OVERLAY_PLACEHOLDERS, values);
+  return filled.length > MAX_FILLED_TEXT_LENGTH ? Array.from(filled).slice(0, MAX_FILLED_TEXT_LENGTH).join('') : filled;
 }
 
 export async function renderTextOverlay(input: TextOverlayInput): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AppError } from '../../../src/errors.ts';
-import { renderTextOverlay, textOverlaySchema, type TextOverlayInput } from '../../../src/generators/text-overlay.ts';
+import { MAX_FILLED_TEXT_LENGTH, renderTextOverlay, textOverlaySchema, textOverlayText, type TextOverlayInput } from '../../../src/generators/text-overlay.ts';
 import { BLUE, decode, difference, inkBounds, maxDifferenceOutside, solidBackground, type Pixels } from './image-helpers.ts';
 
 const YELLOW = { r: 0xff, g: 0xee, b: 0x00 };
@@ -104,6 +104,11 @@ describe('placeholders', () => {
   test('{username} is filled; unknown placeholders stay as typed', async () => {
     const filled = await render({ text: 'Hi {username}, {unknown}' }, { username: 'grace' });
     expect(filled.equals(await render({ text: 'Hi grace, {unknown}' }))).toBe(true);
+  });
+
+  test('text made long by many placeholders is cut, so its layout time stays bounded', () => {
+    const filled = textOverlayText({ text: '{name} '.repeat(280) }, { name: 'x'.repeat(100) });
+    expect(filled).toHaveLength(MAX_FILLED_TEXT_LENGTH);
   });
 
   test('a long value is cut at 100 characters', async () => {
