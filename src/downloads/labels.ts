@@ -60,5 +60,5 @@ export function oneMaxViolations(labels: LabelParts[], oneMaxClasses: readonly s
 export class LabelError extends Error {}
 
 function printable(text: string): string {
-  return text.replace(FORBIDDEN, '?');
+  return text.replace(new RegExp(FORBIDDEN.source, 'g'), '?');
 }
