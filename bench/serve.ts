@@ -253,6 +253,15 @@ async function main() {
     console.log(rateLine(scenario, result));
   }
   console.log(ratios(rates));
+  if ('countedDownloads' in real) {
+    const counted = await real.countedDownloads();
+    const served = real.logged200s();
+    console.log(`  (c) stored count ${counted}, 200 responses in nginx's access log ${served}: ${counted === served ? 'equal' : 'DIFFERENT'}`);
+    if (rates.has('b') && rates.has('c')) {
+      const ratio = rates.get('c')! / rates.get('b')!;
+      console.log(`  goal (c) >= 0.7 x (b): ${ratio.toFixed(3)} ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
+    }
+  }
 
   if (big) {
     const bigScenarios: Scenario[] = [
@@ -267,6 +276,10 @@ async function main() {
       console.log(`  ${pad(`(${scenario.id}) ${scenario.label}`, 46)}${padLeft(number(speeds.get(scenario.id)!), 9)} MB/s`);
     }
     console.log(ratios(speeds));
+    if (speeds.has('c')) {
+      const ratio = speeds.get('c')! / speeds.get('a')!;
+      console.log(`  goal (c) >= 0.9 x (a) in MB/s: ${ratio.toFixed(3)} ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+    }
   }
   if (args.keep) console.log(`\nkept: ${outDir} (nginx.conf, access logs)`);
 }

@@ -17,12 +17,14 @@ import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { exposeFlash } from './http/flash.ts';
 import { requestContext } from './http/request-context.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
+import { sessionIfCookie } from './http/session.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { categoryAdminRoutes } from './downloads/category-admin-routes.ts';
 import { downloadAdminRoutes } from './downloads/download-admin-routes.ts';
 import { downloadApiRoutes } from './downloads/download-api-routes.ts';
 import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
 import { viewHelpers } from './http/view-helpers.ts';
+import { serveHandlers } from './serving/serve-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -37,9 +39,19 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = 'Downloads';
   app.locals.fmt = viewHelpers;
 
+  // The serve handler is the hot path, so it runs ahead of the page middleware: no per-request
+  // log line (the event row and nginx's access log record it), no page headers (served files
+  // carry their own policy: serving/content-policy.ts, nginx's internal location), and a
+  // session only when the request brings a session cookie (bypass roles, editors).
+  const withSessionIfAny = sessionIfCookie(deps.session.handler, loadSessionUser(users));
+  const serve = serveHandlers({ ...deps, slugOfId: (id) => downloads.slugOfId(id) });
+  app.get('/downloads/:slug/file', withSessionIfAny, serve.file);
+  app.get('/downloads/:slug/latest', withSessionIfAny, serve.latest);
+
+  const pageHeaders = securityHeaders();
   app.use(requestContext(log));
   app.use(metrics.observeRequests);
-  app.use(securityHeaders());
+  app.use(pageHeaders);
 
   // Sessionless: health checks, metrics, assets.
   app.use(opsRoutes({ db, metrics }));
@@ -76,6 +88,6 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', (_req, res) => res.redirect(302, '/downloads'));
 
   app.use(notFoundHandler);
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, pageHeaders));
   return app;
 }

@@ -7,6 +7,8 @@
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import type {
   SqlDriverAdapter,
   SqlDriverAdapterFactory,
@@ -24,6 +26,12 @@ export { Prisma };
 export interface Database {
   prisma: Db;
   kind: DatabaseKind;
+  /**
+   * The driver beneath Prisma, for the one write path Prisma is too slow for (download events:
+   * events/event-batch-writer.ts). SQLite: a second connection that only runs while no Prisma
+   * transaction is open. PostgreSQL: the pool Prisma itself uses.
+   */
+  driver: { kind: 'sqlite'; exclusive<T>(work: (connection: BetterSqlite3.Database) => T): Promise<T> } | { kind: 'postgresql'; pool: pg.Pool };
   close(): Promise<void>;
 }
 
@@ -33,17 +41,50 @@ export async function createDatabase(database: Config['database']): Promise<Data
   if (database.kind === 'sqlite') {
     prepareSqliteFile(database.file!);
     const factory = new PrismaBetterSqlite3({ url: database.file!, timeout: SQLITE_BUSY_TIMEOUT_MS });
-    const prisma = new SqliteClient({ adapter: gateSqliteStatements(factory) });
+    const gate = new StatementGate();
+    const prisma = new SqliteClient({ adapter: gateSqliteStatements(factory, gate) });
     // WAL lets readers (another process, a backup) run beside the writer; NORMAL syncs at
     // checkpoints instead of every commit, which keeps committed data through a process crash.
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     await prisma.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
     await prisma.$queryRawUnsafe('PRAGMA foreign_keys = ON');
-    return { prisma, kind: 'sqlite', close: () => prisma.$disconnect() };
+    let second: BetterSqlite3.Database | undefined;
+    const exclusive = async <T>(work: (connection: BetterSqlite3.Database) => T): Promise<T> => {
+      if (!second) {
+        second = new BetterSqlite3(database.file!, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+        second.pragma('synchronous = NORMAL');
+        second.pragma('foreign_keys = ON');
+      }
+      // Synchronous work inside the gate: no Prisma transaction is open on the other
+      // connection, and none can start until this returns, so the two never wait on each other.
+      const release = await gate.lock();
+      try {
+        return work(second);
+      } finally {
+        release();
+      }
+    };
+    return {
+      prisma,
+      kind: 'sqlite',
+      driver: { kind: 'sqlite', exclusive },
+      close: async () => {
+        second?.close();
+        await prisma.$disconnect();
+      },
+    };
   }
-  const adapter = new PrismaPg({ connectionString: database.url });
-  const prisma = new PostgresClient({ adapter }) as unknown as Db;
-  return { prisma, kind: 'postgresql', close: () => prisma.$disconnect() };
+  const pool = new pg.Pool({ connectionString: database.url, max: 20 });
+  const prisma = new PostgresClient({ adapter: new PrismaPg(pool) }) as unknown as Db;
+  return {
+    prisma,
+    kind: 'postgresql',
+    driver: { kind: 'postgresql', pool },
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
 }
 
 /**
@@ -51,13 +92,12 @@ export async function createDatabase(database: Config['database']): Promise<Data
  * transactions: a statement issued while an interactive transaction is open would run inside it
  * (and vanish with its rollback). This gate makes such statements wait for the transaction to end.
  */
-function gateSqliteStatements(factory: PrismaBetterSqlite3): SqlDriverAdapterFactory {
+function gateSqliteStatements(factory: PrismaBetterSqlite3, gate: StatementGate): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
     async connect(): Promise<SqlDriverAdapter> {
       const inner = await factory.connect();
-      const gate = new StatementGate();
       return {
         provider: inner.provider,
         adapterName: inner.adapterName,

@@ -19,8 +19,17 @@ import { createDownloadRepository } from './downloads/download-repository.ts';
 import { createDownloadService, type DownloadEvents, type DownloadService } from './downloads/download-service.ts';
 import { createCatalogueService, type CatalogueService } from './downloads/catalogue-service.ts';
 
+import { createDownloadRecorder, type DownloadRecorder } from './events/download-recorder.ts';
+import { createEventBatchWriter } from './events/event-batch-writer.ts';
+import { createDownloadResolver, type DownloadResolver } from './serving/download-resolver.ts';
+import { createDelivery } from './serving/delivery.ts';
+import { createTargetLocator, type TargetLocator } from './serving/file-target.ts';
+import type { AccessPolicy } from './serving/access.ts';
+import { createBypassOnlyAccess } from './serving/bypass-only-access.ts';
+import type { ServingEvents } from './serving/serve-events.ts';
+
 /** Every in-process event, by name (the README lists them for extensions). */
-export type AppEvents = DownloadEvents;
+export type AppEvents = DownloadEvents & ServingEvents;
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +44,11 @@ export interface AppDeps {
   categories: CategoryService;
   downloads: DownloadService;
   catalogue: CatalogueService;
+  recorder: DownloadRecorder;
+  resolver: DownloadResolver;
+  delivery: ReturnType<typeof createDelivery>;
+  locate: TargetLocator;
+  access: AccessPolicy;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
 }
@@ -58,6 +72,16 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const repo = createDownloadRepository(db, database.kind);
   const downloads = createDownloadService({ db, repo, categories, files, clock, config, bus });
   const catalogue = createCatalogueService({ repo, categories, clock });
+  const recorder = createDownloadRecorder({
+    write: createEventBatchWriter(database),
+    log,
+    onBatch: (size) => metrics.groupCommitSize.observe(size),
+  });
+  const resolver = createDownloadResolver({ downloads, clock });
+  for (const type of ['download.created', 'download.updated', 'download.deleted'] as const) bus.on(type, () => resolver.clear());
+  const delivery = createDelivery(config);
+  const locate = createTargetLocator({ files });
+  const access = createBypassOnlyAccess(config.tokens.bypassRoles);
 
   return {
     config,
@@ -72,8 +96,14 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     categories,
     downloads,
     catalogue,
+    recorder,
+    resolver,
+    delivery,
+    locate,
+    access,
     async close() {
       session.stop();
+      await recorder.drain();
       await bus.settled();
       await database.close();
     },

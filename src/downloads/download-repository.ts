@@ -57,6 +57,36 @@ export function createDownloadRepository(db: Db, kind: 'sqlite' | 'postgresql') 
     labelWhere,
     liveWhere,
 
+    /** The columns the serve handler needs, in one query. */
+    findServableBySlug: (slug: string) =>
+      db.download.findUnique({
+        where: { slug },
+        select: {
+          id: true,
+          slug: true,
+          title: true,
+          kind: true,
+          fileKey: true,
+          fileName: true,
+          mimeType: true,
+          size: true,
+          sha256: true,
+          remoteUrl: true,
+          state: true,
+          publishOn: true,
+          retractOn: true,
+          requiresToken: true,
+          tokenMaxDownloads: true,
+          tokenValidityDays: true,
+          successorId: true,
+          createdAt: true,
+          fileUpdatedAt: true,
+          generator: { select: { kind: true, settings: true, assetKey: true, assetSha256: true } },
+        },
+      }),
+
+    slugOfId: async (id: number) => (await db.download.findUnique({ where: { id }, select: { slug: true } }))?.slug,
+
     findById: (id: number, client: Client = db) => client.download.findUnique({ where: { id }, include: downloadInclude }),
     findBySlug: (slug: string, client: Client = db) => client.download.findUnique({ where: { slug }, include: downloadInclude }),
     findManyByIds: (ids: number[], client: Client = db) =>

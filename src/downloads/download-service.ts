@@ -261,6 +261,8 @@ export function createDownloadService(deps: Deps) {
     },
 
     findById: (id: number) => repo.findById(id),
+    findServable: (slug: string) => repo.findServableBySlug(slug),
+    slugOfId: (id: number) => repo.slugOfId(id),
     findBySlug: (slug: string) => repo.findBySlug(slug),
 
     async requireBySlug(slug: string): Promise<DownloadRecord> {

@@ -88,7 +88,11 @@ const titles: Record<number, string> = {
   507: 'Out of disk space',
 };
 
-export function errorHandler(log: Logger): ErrorRequestHandler {
+/**
+ * `pageHeaders` (helmet) is applied to error pages of routes that run before it (the serve
+ * handler), so every HTML page carries the same Content-Security-Policy.
+ */
+export function errorHandler(log: Logger, pageHeaders?: RequestHandler): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = toAppError(error);
     const code = (error as { code?: string })?.code;
@@ -110,6 +114,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.json({ error: body });
       return;
     }
+    if (pageHeaders && !res.getHeader('Content-Security-Policy')) pageHeaders(req, res, () => undefined);
     res.render('errors/error', {
       title: titles[appError.status] ?? 'Error',
       status: appError.status,

@@ -10,6 +10,9 @@ import { redactUrl, type Logger } from '../log.ts';
 const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const QUIET_PATHS = new Set(['/healthz', '/metrics']);
 
+/** Express rewrites req.url inside routers; originalUrl is what the client asked for. */
+const urlOf = (req: IncomingMessage) => redactUrl((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '');
+
 export function requestContext(log: Logger) {
   return pinoHttp({
     logger: log,
@@ -25,14 +28,14 @@ export function requestContext(log: Logger) {
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]!) },
     serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+      req: (req: { id: string; method: string; url: string; raw?: IncomingMessage }) => ({
         id: req.id,
         method: req.method,
-        url: redactUrl(req.url),
+        url: req.raw ? urlOf(req.raw) : redactUrl(req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customSuccessMessage: (req, res) => `${req.method} ${redactUrl(req.url ?? '')} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${redactUrl(req.url ?? '')} ${res.statusCode}`,
+    customSuccessMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
   });
 }

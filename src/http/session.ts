@@ -43,3 +43,25 @@ export function createSessionMiddleware(config: Config, db: Db, secret: string):
   });
   return { handler, stop: () => store.stop() };
 }
+
+/**
+ * The session middleware (and what follows it) only for requests that bring a session cookie:
+ * an anonymous download should not mint a session object it will never use.
+ */
+export function sessionIfCookie(session: RequestHandler, ...then: RequestHandler[]): RequestHandler {
+  const chain = [session, ...then];
+  return (req, res, next) => {
+    if (!req.headers.cookie?.includes(`${SESSION_COOKIE}=`)) return next();
+    const step = (i: number) => (error?: unknown) => {
+      if (error) return next(error);
+      if (i === chain.length) return next();
+      try {
+        const result = chain[i]!(req, res, step(i + 1)) as unknown;
+        if (result instanceof Promise) result.catch(next);
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    step(0)();
+  };
+}

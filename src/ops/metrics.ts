@@ -15,12 +15,21 @@ export function createMetrics() {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
-  const downloads = new client.Counter({
+  const downloadsByOutcome = new client.Counter({
     name: 'downloads_requests_total',
     help: 'Requests to the serve handler, by outcome (served, resumed, not_counted, denied)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  // Bound children, one per outcome: the label lookup is skipped on the serve path.
+  const outcomeCounters = new Map<string, client.Counter.Internal>();
+  const downloads = {
+    inc(labels: { outcome: string }) {
+      let child = outcomeCounters.get(labels.outcome);
+      if (!child) outcomeCounters.set(labels.outcome, (child = downloadsByOutcome.labels(labels.outcome)));
+      child.inc();
+    },
+  };
   const groupCommitSize = new client.Histogram({
     name: 'download_group_commit_size',
     help: 'Download events written per group-commit transaction',

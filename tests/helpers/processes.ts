@@ -22,6 +22,9 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The flags `npm start` runs the server with (package.json; README "Performance"). */
+const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
@@ -30,13 +33,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node src/main.ts` on a free port and waits for its "listening" log line. */
+/**
+ * Starts `node src/main.ts` and waits until it serves: on a free port announced by its
+ * "listening" log line, or — when env.PORT is given (quiet log levels print no such line) —
+ * until /healthz answers on that port.
+ */
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (env.PORT && env.PORT !== '0') return awaitHealthy(child, `http://127.0.0.1:${env.PORT}`);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -53,6 +61,30 @@ export async function startServerProcess(env: Record<string, string | undefined>
     child.stdout!.on('data', check);
     child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
   });
+  return {
+    child,
+    url,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+async function awaitHealthy(child: ChildProcess, url: string): Promise<ServerProcess> {
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     child,
     url,

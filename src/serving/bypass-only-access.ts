@@ -1,0 +1,24 @@
+/**
+ * The access policy without tokens: everybody may download, people whose role is in
+ * TOKEN_BYPASS_ROLES are not counted, and a download that requires a token refuses everybody
+ * else (tokens/ provides the policy that checks and consumes tokens).
+ */
+import type { Role } from '../config.ts';
+import { forbidden } from '../errors.ts';
+import type { AccessPolicy } from './access.ts';
+
+export function isBypass(user: { role: Role } | undefined, bypassRoles: readonly Role[]): boolean {
+  return !!user && bypassRoles.includes(user.role);
+}
+
+export function createBypassOnlyAccess(bypassRoles: readonly Role[]): AccessPolicy {
+  return {
+    async check(download, request) {
+      const bypass = isBypass(request.user, bypassRoles);
+      if (download.requiresToken && !bypass) {
+        throw forbidden('This download needs a link with a token.', { code: 'TOKEN_REQUIRED' });
+      }
+      return { bypass, consume: async () => undefined };
+    },
+  };
+}
