@@ -26,7 +26,7 @@ export interface NginxConfigOptions {
   mediaUrl: string;
   /** Absolute path of MEDIA_ROOT */
   mediaRoot: string;
-  /** The app's UPLOAD_MAX_BYTES */
+  /** client_max_body_size: UPLOAD_MAX_BYTES plus room for the multipart envelope (bodyLimitFor) */
   maxBodyBytes: number;
   /** Absolute path of the access log (format downloads_json, see nginx/README.md) */
   accessLog: string;
@@ -177,7 +177,7 @@ function main(argv: string[]): number {
         serverName: args['server-name'],
         mediaUrl: config.media.url,
         mediaRoot: config.media.root,
-        maxBodyBytes: config.uploads.maxBytes,
+        maxBodyBytes: bodyLimitFor(config.uploads.maxBytes),
         accessLog: args['access-log'],
       }),
     );
@@ -193,4 +193,13 @@ function main(argv: string[]): number {
 
 if (process.argv[1] && pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url) {
   process.exitCode = main(process.argv.slice(2));
+}
+
+/**
+ * UPLOAD_MAX_BYTES limits one file; nginx limits the whole request body, which also carries the
+ * multipart boundaries, the form fields and a generator's background image. A file just under
+ * the app's limit must not be refused by nginx first.
+ */
+export function bodyLimitFor(uploadMaxBytes: number): number {
+  return uploadMaxBytes + 64 * 1024 * 1024;
 }

@@ -55,6 +55,19 @@ const commands: Record<string, Command> = {
       io.out(key);
     },
   },
+  'ingest-nginx-log': {
+    usage: 'ingest-nginx-log [file | -]   (standard input when no file is given)',
+    async run(args, deps, io) {
+      const [file] = args;
+      const fs = await import('node:fs');
+      if (file && file !== '-' && !fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+        throw new AppError(400, `No such file: ${file}`, { code: 'NO_FILE' });
+      }
+      const input = !file || file === '-' ? process.stdin : fs.createReadStream(file);
+      const report = await deps.ingestNginxLog(input);
+      io.out(JSON.stringify(report));
+    },
+  },
   adddownloads: {
     usage: 'adddownloads <folder> [--category NAME] [-r] [--publish]',
     run: (args, deps, io) => addDownloads(args, deps, io),

@@ -16,12 +16,12 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { Config, DatabaseKind } from './config.ts';
 import { prepareSqliteFile } from './db-sqlite-file.ts';
-import { Prisma, PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
-import { PrismaClient as PostgresClient } from './generated/postgres/client.ts';
+import { PrismaClientKnownRequestError } from '@prisma/client/runtime/client';
+import type { Prisma, PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
 
 export type Db = SqliteClient;
 export type Tx = Prisma.TransactionClient;
-export { Prisma };
+export type { Prisma };
 
 export interface Database {
   prisma: Db;
@@ -42,7 +42,9 @@ export async function createDatabase(database: Config['database']): Promise<Data
     prepareSqliteFile(database.file!);
     const factory = new PrismaBetterSqlite3({ url: database.file!, timeout: SQLITE_BUSY_TIMEOUT_MS });
     const gate = new StatementGate();
-    const prisma = new SqliteClient({ adapter: gateSqliteStatements(factory, gate) });
+    // Each generated client is loaded only when used: they are large modules.
+    const { PrismaClient } = await import('./generated/sqlite/client.ts');
+    const prisma = new PrismaClient({ adapter: gateSqliteStatements(factory, gate) });
     // WAL lets readers (another process, a backup) run beside the writer; NORMAL syncs at
     // checkpoints instead of every commit, which keeps committed data through a process crash.
     await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
@@ -75,7 +77,8 @@ export async function createDatabase(database: Config['database']): Promise<Data
     };
   }
   const pool = new pg.Pool({ connectionString: database.url, max: 20 });
-  const prisma = new PostgresClient({ adapter: new PrismaPg(pool) }) as unknown as Db;
+  const { PrismaClient } = await import('./generated/postgres/client.ts');
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) }) as unknown as Db;
   return {
     prisma,
     kind: 'postgresql',
@@ -170,9 +173,9 @@ class StatementGate {
 
 /** Prisma's error for a unique constraint (e.g. a slug taken between check and insert). */
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+  return error instanceof PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 export function isRecordNotFound(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
+  return error instanceof PrismaClientKnownRequestError && error.code === 'P2025';
 }

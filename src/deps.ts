@@ -20,7 +20,8 @@ import { createDownloadService, type DownloadEvents, type DownloadService } from
 import { createCatalogueService, type CatalogueService } from './downloads/catalogue-service.ts';
 
 import { createDownloadRecorder, type DownloadRecorder } from './events/download-recorder.ts';
-import { createEventBatchWriter } from './events/event-batch-writer.ts';
+import { createCompletionWriter, createEventBatchWriter } from './events/event-batch-writer.ts';
+import { createNginxLogIngest } from './events/nginx-log-ingest.ts';
 import { createDownloadResolver, type DownloadResolver } from './serving/download-resolver.ts';
 import { createDelivery } from './serving/delivery.ts';
 import { createTargetLocator, type TargetLocator } from './serving/file-target.ts';
@@ -49,6 +50,7 @@ export interface AppDeps {
   delivery: ReturnType<typeof createDelivery>;
   locate: TargetLocator;
   access: AccessPolicy;
+  ingestNginxLog: ReturnType<typeof createNginxLogIngest>;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const delivery = createDelivery(config);
   const locate = createTargetLocator({ files });
   const access = createBypassOnlyAccess(config.tokens.bypassRoles);
+  const ingestNginxLog = createNginxLogIngest({ db, recorder, complete: createCompletionWriter(database) });
 
   return {
     config,
@@ -101,6 +104,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     delivery,
     locate,
     access,
+    ingestNginxLog,
     async close() {
       session.stop();
       await recorder.drain();

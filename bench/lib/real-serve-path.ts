@@ -41,6 +41,8 @@ export interface RealServePath {
   countedDownloads(): Promise<number>;
   /** 200 responses nginx logged for the small file's URL. */
   logged200s(): number;
+  /** Runs `npm run cli -- ingest-nginx-log` on nginx's access log; returns its report line. */
+  ingestAccessLog(): string;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,9 @@ export async function startRealServePath(setup: RealServeSetup): Promise<RealSer
 
   // LOG_LEVEL=warn: at thousands of requests a second the app's per-request log line would be a
   // second access log; nginx's is the one kept (and read below).
-  const app = await startServerProcess({ ...env, LOG_LEVEL: 'warn', PORT: String(await freePort()) });
+  // As `npm start` runs it: compiled JavaScript, built first.
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  const app = await startServerProcess({ ...env, LOG_LEVEL: 'warn', PORT: String(await freePort()) }, { compiled: true });
   const nginx = await setup.startNginx([new URL(app.url).host]);
   const smallPath = `/downloads/${small.slug}/file`;
 
@@ -106,6 +110,13 @@ export async function startRealServePath(setup: RealServeSetup): Promise<RealSer
         .readFileSync(nginx.accessLogPath, 'utf8')
         .split('\n')
         .filter((line) => line.includes(`"path":"${smallPath}"`) && line.includes('"status":"200"')).length;
+    },
+    ingestAccessLog() {
+      return execFileSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli.ts'), 'ingest-nginx-log', nginx.accessLogPath], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+        encoding: 'utf8',
+      }).trim();
     },
     async stop() {
       await app.stop();

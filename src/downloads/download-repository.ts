@@ -3,7 +3,7 @@
  * the Prisma client or a transaction client; nothing else here decides anything.
  */
 import type { Db, Tx } from '../db.ts';
-import { Prisma } from '../db.ts';
+import type { Prisma } from '../db.ts';
 import type { LabelParts } from './labels.ts';
 
 export type Client = Db | Tx;

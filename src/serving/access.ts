@@ -25,5 +25,6 @@ export interface AccessGrant {
 }
 
 export interface AccessPolicy {
-  check(download: ServableDownload, request: AccessRequest): Promise<AccessGrant>;
+  /** A grant, or a promise of one (a grant known without I/O is returned as it is); throws to refuse. */
+  check(download: ServableDownload, request: AccessRequest): AccessGrant | Promise<AccessGrant>;
 }

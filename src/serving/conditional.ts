@@ -11,9 +11,12 @@ export interface Validators {
   lastModified: Date;
 }
 
+const UNCONDITIONAL = Object.freeze({ notModified: false, rangeIgnored: false });
+
 export function conditionalState(req: Request, file: Validators): { notModified: boolean; rangeIgnored: boolean } {
-  const validators = { etag: file.etag, 'last-modified': file.lastModified.toUTCString() };
   const conditional = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined;
+  if (!conditional && !req.headers['if-range']) return UNCONDITIONAL;
+  const validators = { etag: file.etag, 'last-modified': file.lastModified.toUTCString() };
   const notModified = conditional && (req.method === 'GET' || req.method === 'HEAD') && fresh(req.headers, validators);
   const ifRange = req.get('if-range');
   let rangeIgnored = false;

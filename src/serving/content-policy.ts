@@ -21,10 +21,18 @@ const RISKY = [
   /^multipart\//i,
 ];
 
+const inertTypes = new Map<string, string>();
+
 export function inertContentType(mimeType: string | null | undefined): string {
   const type = (mimeType ?? '').trim();
-  if (!type || !/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;.*)?$/i.test(type)) return 'application/octet-stream';
-  return RISKY.some((pattern) => pattern.test(type)) ? 'application/octet-stream' : type;
+  let inert = inertTypes.get(type);
+  if (inert === undefined) {
+    const valid = !!type && /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;.*)?$/i.test(type);
+    inert = !valid || RISKY.some((pattern) => pattern.test(type)) ? 'application/octet-stream' : type;
+    if (inertTypes.size > 1000) inertTypes.clear();
+    inertTypes.set(type, inert);
+  }
+  return inert;
 }
 
 const dispositions = new Map<string, string>();

@@ -29,7 +29,7 @@ export function createTargetLocator(deps: { files: FileStore; generated?: Genera
     // Checked before anything is counted or consumed: a missing file is a 404, not a count
     // followed by nginx's 404 (the seed's behaviour).
     const key = download.fileKey;
-    const stat = key ? await stats.get(key, () => files.stat(key)) : undefined;
+    const stat = key ? (stats.peek(key)?.value ?? (await stats.get(key, () => files.stat(key)))) : undefined;
     if (!download.fileKey || !stat) throw notFound('The file of this download is missing.', { code: 'FILE_MISSING' });
     const known = targets.get(download);
     if (known?.stat === stat) return known.target;

@@ -2,8 +2,7 @@
  * The event row of a serve request, and the in-process `download.requested` event extensions
  * can subscribe to (the successor of jmbo-downloads' download_requested signal).
  */
-import crypto from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { eventIdForRequest, newEventId } from '../lib/event-ids.ts';
 import type { Request } from 'express';
 import type { DownloadEventRow } from '../events/download-recorder.ts';
 import { toAppError } from '../http/error-handler.ts';
@@ -37,20 +36,21 @@ export interface ServingEvents {
   'download.requested': DownloadRequestedEvent;
 }
 
-// Event ids are UUIDv7 (time-ordered). Their random part comes from a pooled buffer: one
-// getRandomValues call per id was a measurable share of the serve handler's time.
-const randomPool = Buffer.allocUnsafe(4096);
-let poolOffset = randomPool.length;
-function pooledRandom(): Uint8Array {
-  if (poolOffset + 16 > randomPool.length) {
-    crypto.randomFillSync(randomPool);
-    poolOffset = 0;
-  }
-  poolOffset += 16;
-  return randomPool.subarray(poolOffset - 16, poolOffset);
-}
+const NGINX_REQUEST_ID = /^[0-9a-f]{32}$/;
 
-export const newEventId = () => uuidv7({ rng: pooledRandom });
+/**
+ * Behind nginx the event id carries nginx's $request_id (X-Request-Id; lib/event-ids.ts), so even
+ * a request nginx gave up on before the app answered (logged 499, without the app's headers)
+ * can be matched to its event when the access log is ingested. The header is believed only from
+ * a trusted proxy (TRUST_PROXY); other requests get a plain UUIDv7.
+ */
+export function eventIdFor(req: Request, now: Date): string {
+  const header = req.headers['x-request-id'];
+  if (typeof header !== 'string' || !NGINX_REQUEST_ID.test(header)) return newEventId(now.getTime());
+  const trusted = req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean;
+  if (!trusted(req.socket.remoteAddress, 0)) return newEventId(now.getTime());
+  return eventIdForRequest(header, now.getTime());
+}
 
 function queryString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -62,7 +62,7 @@ export function describeVisit(req: Request, now: Date): Visit {
   const ip = req.ip;
   const range = req.headers.range;
   return {
-    id: newEventId(),
+    id: eventIdFor(req, now),
     at: now,
     method: req.method,
     path: req.path,

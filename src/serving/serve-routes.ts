@@ -15,6 +15,7 @@ import type { createDelivery, ServeTarget } from './delivery.ts';
 import type { DownloadResolver } from './download-resolver.ts';
 import type { TargetLocator } from './file-target.ts';
 import { decideCounting, isPrefetch, type CountingDecision } from './counting.ts';
+import { newEventId } from '../lib/event-ids.ts';
 import { describeVisit, eventRow, refusalRow, type ServingEvents } from './serve-events.ts';
 import { conditionalState } from './conditional.ts';
 import { followSuccessors } from './latest.ts';
@@ -46,8 +47,12 @@ export function serveHandlers(deps: ServeDeps): { file: RequestHandler; latest: 
       const target = await locate(download, visit.target);
       const decision = decide(req, target, grant.bypass);
       await grant.consume(decision);
-      const event = eventRow(visit, download.id, decision, grant, delivery.redirects(target) ? 302 : statusOf(decision));
-      await recorder.record(event);
+      let event = eventRow(visit, download.id, decision, grant, delivery.redirects(target) ? 302 : statusOf(decision));
+      if (!(await recorder.record(event))) {
+        // The id was taken (a repeated X-Request-Id from a proxy): the download still counts.
+        event = { ...event, id: newEventId() };
+        await recorder.record(event);
+      }
       recorded = true;
       if (req.socket.destroyed) {
         // The client left while the count was being written: nothing will reach it, so this

@@ -22,9 +22,6 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The flags `npm start` runs the server with (package.json; README "Performance"). */
-const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
-
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
@@ -38,8 +35,13 @@ export interface ServerProcess {
  * "listening" log line, or — when env.PORT is given (quiet log levels print no such line) —
  * until /healthz answers on that port.
  */
-export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  options: { compiled?: boolean } = {},
+): Promise<ServerProcess> {
+  // compiled: dist/main.js, as `npm start` runs it (benchmarks); otherwise the sources through tsx.
+  const entry = options.compiled ? [path.join(PROJECT_ROOT, 'dist', 'main.js')] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')];
+  const child = spawn(process.execPath, entry, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],

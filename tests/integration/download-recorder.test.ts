@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { DownloadEventRow } from '../../src/events/download-recorder.ts';
 import { createDownloadRecorder } from '../../src/events/download-recorder.ts';
 import { createEventBatchWriter, dayOf, hourOf } from '../../src/events/event-batch-writer.ts';
-import { newEventId } from '../../src/serving/serve-events.ts';
+import { newEventId } from '../../src/lib/event-ids.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { buildDownload } from '../helpers/factories.ts';
 

@@ -265,7 +265,8 @@ describe('rendering the site configuration', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('alias /srv/dl/;');
     expect(ok.stdout).toContain('location ^~ /protected/ {');
-    expect(ok.stdout).toContain('client_max_body_size 10485760;');
+    // UPLOAD_MAX_BYTES limits one file; the body also carries the multipart envelope (bodyLimitFor).
+    expect(ok.stdout).toContain(`client_max_body_size ${10485760 + 64 * 1024 * 1024};`);
     expect(ok.stdout).toContain('server 127.0.0.1:3002;');
 
     expect(cli(['--listen', '80;']).status).toBe(1);
