@@ -25,6 +25,7 @@ import { downloadApiRoutes } from './downloads/download-api-routes.ts';
 import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
 import { viewHelpers } from './http/view-helpers.ts';
 import { serveHandlers } from './serving/serve-routes.ts';
+import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
+  api.use(requireApiKey(users, 'downloads:manage'), tokenApiRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
   api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config }));
   app.use('/api/v1', api);
 
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   const admin = express.Router();
   admin.use(noStore, requirePermission('analytics:view'), ...csrfProtection);
   admin.use('/users', requirePermission('users:manage'), userAdminRoutes({ users }));
+  admin.use('/downloads/:id/tokens', requirePermission('downloads:manage'), tokenAdminRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
   admin.use('/', adminHomeRoutes({ db }));

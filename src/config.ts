@@ -83,6 +83,8 @@ const envSchema = z
     HOST: z.string().trim().min(1).default('0.0.0.0'),
     PUBLIC_URL: httpUrl.optional(),
     DATABASE_URL: databaseUrl.default('file:./data/downloads.db'),
+    /** Connections per app instance (PostgreSQL); instances × this must stay under max_connections. */
+    DATABASE_POOL_MAX: int(1, 1000).default(10),
     MEDIA_ROOT: z.string().trim().min(1).default('./media'),
     MEDIA_URL: z
       .string()
@@ -99,6 +101,9 @@ const envSchema = z
     TOKEN_MAX_DOWNLOADS: int(-1_000_000, 1_000_000).default(1),
     TOKEN_VALIDITY_DAYS: int(-100_000, 100_000).default(-1),
     TOKEN_BYPASS_ROLES: list.pipe(z.array(z.enum(ROLES))).default(['admin']),
+    TOKEN_RESUME_GRACE: duration.default(24 * 3_600_000),
+    TOKEN_FAILURE_LIMIT: int(1, 100_000).default(20),
+    TOKEN_FAILURE_WINDOW: duration.default(60_000),
     TRUST_PROXY: z.string().trim().default('loopback'),
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -145,7 +150,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       shutdownGraceMs: env.SHUTDOWN_GRACE,
     },
-    database,
+    database: { ...database, poolMax: env.DATABASE_POOL_MAX },
     media: {
       root: path.resolve(PROJECT_ROOT, env.MEDIA_ROOT),
       url: env.MEDIA_URL,
@@ -159,6 +164,9 @@ function toConfig(env: z.infer<typeof envSchema>) {
       maxDownloads: env.TOKEN_MAX_DOWNLOADS,
       validityDays: env.TOKEN_VALIDITY_DAYS,
       bypassRoles: env.TOKEN_BYPASS_ROLES as Role[],
+      resumeGraceMs: env.TOKEN_RESUME_GRACE,
+      failureLimit: env.TOKEN_FAILURE_LIMIT,
+      failureWindowMs: env.TOKEN_FAILURE_WINDOW,
     },
     uploads: {
       maxBytes: env.UPLOAD_MAX_BYTES,

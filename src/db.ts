@@ -76,7 +76,7 @@ export async function createDatabase(database: Config['database']): Promise<Data
       },
     };
   }
-  const pool = new pg.Pool({ connectionString: database.url, max: 20 });
+  const pool = new pg.Pool({ connectionString: database.url, max: database.poolMax });
   const { PrismaClient } = await import('./generated/postgres/client.ts');
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) }) as unknown as Db;
   return {

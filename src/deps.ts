@@ -26,7 +26,9 @@ import { createDownloadResolver, type DownloadResolver } from './serving/downloa
 import { createDelivery } from './serving/delivery.ts';
 import { createTargetLocator, type TargetLocator } from './serving/file-target.ts';
 import type { AccessPolicy } from './serving/access.ts';
-import { createBypassOnlyAccess } from './serving/bypass-only-access.ts';
+import { createTokenService, type TokenService } from './tokens/token-service.ts';
+import { createTokenAccess } from './tokens/token-access.ts';
+import { createTokenValidatorRegistry, type TokenValidatorRegistry } from './tokens/token-validators.ts';
 import type { ServingEvents } from './serving/serve-events.ts';
 
 /** Every in-process event, by name (the README lists them for extensions). */
@@ -50,6 +52,9 @@ export interface AppDeps {
   delivery: ReturnType<typeof createDelivery>;
   locate: TargetLocator;
   access: AccessPolicy;
+  tokens: TokenService;
+  /** Extensions add token validators here (README "Tokens"). */
+  tokenValidators: TokenValidatorRegistry;
   ingestNginxLog: ReturnType<typeof createNginxLogIngest>;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
@@ -83,8 +88,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   for (const type of ['download.created', 'download.updated', 'download.deleted'] as const) bus.on(type, () => resolver.clear());
   const delivery = createDelivery(config);
   const locate = createTargetLocator({ files });
-  const access = createBypassOnlyAccess(config.tokens.bypassRoles);
-  const ingestNginxLog = createNginxLogIngest({ db, recorder, complete: createCompletionWriter(database) });
+  const tokens = createTokenService({ db, clock, config });
+  const tokenValidators = createTokenValidatorRegistry(clock);
+  const access = createTokenAccess({ tokens, validators: tokenValidators, clock, config });
+  const ingestNginxLog = createNginxLogIngest({
+    db,
+    recorder,
+    complete: createCompletionWriter(database),
+    refundToken: (id) => tokens.refund(id),
+  });
 
   return {
     config,
@@ -104,6 +116,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     delivery,
     locate,
     access,
+    tokens,
+    tokenValidators,
     ingestNginxLog,
     async close() {
       session.stop();

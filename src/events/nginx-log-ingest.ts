@@ -68,8 +68,14 @@ function parseLine(text: string): LogLine | 'malformed' | undefined {
   };
 }
 
-export function createNginxLogIngest(deps: { db: Db; recorder: DownloadRecorder; complete: (rows: Completion[]) => Promise<number> }) {
-  const { db, recorder, complete } = deps;
+export function createNginxLogIngest(deps: {
+  db: Db;
+  recorder: DownloadRecorder;
+  complete: (rows: Completion[]) => Promise<number>;
+  /** gives back a token use whose download never reached the client */
+  refundToken?: (tokenId: number) => Promise<void>;
+}) {
+  const { db, recorder, complete, refundToken } = deps;
 
   /** The event of a 499 line without an event id: its request id suffix, in its time window. */
   async function findOrphan(line: LogLine) {
@@ -97,6 +103,7 @@ export function createNginxLogIngest(deps: { db: Db; recorder: DownloadRecorder;
       if (line.status === 499 && event.counted) {
         report.retracted++;
         recorder.retract(event as DownloadEventRow);
+        if (event.tokenId !== null) await refundToken?.(event.tokenId);
       }
     }
     if (completions.length) await complete(completions);

@@ -115,6 +115,7 @@ export function errorHandler(log: Logger, pageHeaders?: RequestHandler): ErrorRe
       return;
     }
     if (pageHeaders && !res.getHeader('Content-Security-Policy')) pageHeaders(req, res, () => undefined);
+    if (res.locals.noReferrer) res.setHeader('Referrer-Policy', 'no-referrer');
     res.render('errors/error', {
       title: titles[appError.status] ?? 'Error',
       status: appError.status,

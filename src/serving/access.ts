@@ -22,6 +22,8 @@ export interface AccessGrant {
   tokenId?: number;
   /** Called with the counting decision before the event is recorded. */
   consume(decision: CountingDecision): Promise<void>;
+  /** Gives back what consume took: the download never reached the client. */
+  refund?(): void;
 }
 
 export interface AccessPolicy {

@@ -38,6 +38,11 @@ export function serveHandlers(deps: ServeDeps): { file: RequestHandler; latest: 
 
   const file = async (req: Request, res: Response) => {
     const visit = describeVisit(req, clock.now());
+    if (visit.access.token) {
+      // The token is in this URL: no page reached from here may learn it through Referer.
+      res.setHeader('Referrer-Policy', 'no-referrer');
+      res.locals.noReferrer = true;
+    }
     let downloadId: number | null = null;
     let recorded = false;
     try {
@@ -58,11 +63,11 @@ export function serveHandlers(deps: ServeDeps): { file: RequestHandler; latest: 
         // The client left while the count was being written: nothing will reach it, so this
         // was not a download (nginx logs such a request as 499).
         recorder.retract(event);
+        grant.refund?.();
         return;
       }
       metrics.downloads.inc({ outcome: decision.outcome });
       bus.emit('download.requested', { download, visit, event });
-      if (grant.tokenId !== undefined) res.set('Referrer-Policy', 'no-referrer');
       await delivery.deliver(req, res, target, event.id, decision.reason === 'not_modified');
     } catch (error) {
       if (recorded) throw error;

@@ -44,6 +44,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
     // The production default (2^17) costs ~300 ms per hash; tests check the format separately.
     PASSWORD_SCRYPT_N: '1024',
+    // Many apps live at once in a run; each keeps its own pool against one PostgreSQL server.
+    DATABASE_POOL_MAX: '4',
     ...overrides,
   };
 }

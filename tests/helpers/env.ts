@@ -13,7 +13,8 @@ export const databaseUrl = process.env.DATABASE_URL ?? '';
 export const onPostgres = /^postgres(ql)?:\/\//.test(databaseUrl);
 export const servicesRequired = process.env.REQUIRE_SERVICES === '1';
 export const TEMPLATE_SQLITE = path.join(TEST_TMP, 'template.db');
-export const TEMPLATE_PG = 'dl_test_template';
+/** + a run id: each test run has its own PostgreSQL template (global-setup.ts). */
+export const TEMPLATE_PG_PREFIX = 'dl_tpl_';
 
 function which(binary: string): string | undefined {
   try {

@@ -20,11 +20,19 @@ describe('configuration', () => {
     expect(config.database).toEqual({
       kind: 'sqlite',
       url: `file:${path.join(PROJECT_ROOT, 'data', 'downloads.db')}`,
+      poolMax: 10,
       file: path.join(PROJECT_ROOT, 'data', 'downloads.db'),
     });
     expect(config.media).toEqual({ root: path.join(PROJECT_ROOT, 'media'), url: '/media/' });
     expect(config.serving).toEqual({ mode: 'APP', internalRedirectHeader: 'X-Accel-Redirect', remoteBaseUrl: undefined });
-    expect(config.tokens).toEqual({ maxDownloads: 1, validityDays: -1, bypassRoles: ['admin'] });
+    expect(config.tokens).toEqual({
+      maxDownloads: 1,
+      validityDays: -1,
+      bypassRoles: ['admin'],
+      resumeGraceMs: 24 * 3_600_000,
+      failureLimit: 20,
+      failureWindowMs: 60_000,
+    });
     expect(config.server.trustProxy).toBe('loopback');
     expect(config.auth.sessionSecret).toBeUndefined();
     expect(config.webhooks.secret).toBeUndefined();
