@@ -48,6 +48,7 @@ const OPTIONS: yauzl.Options = {
 // Entry data is read in large slices: yauzl's own reader takes 16 KiB at a time, one read after
 // another for the whole file, which leaves the disk and the thread pool mostly idle.
 const READ_CHUNK_BYTES = 128 * 1024;
+const READ_AHEAD_BYTES = 32 * 1024;
 
 /**
  * yauzl's documented extension point for where bytes come from: positional reads on one file
@@ -62,10 +63,25 @@ class FileRangeReader extends yauzl.RandomAccessReader {
     return new RangeStream(this.fd, start, end);
   }
 
+  // yauzl reads the central directory one small record at a time; serving those reads from a
+  // window read ahead turns a thousand trips through the thread pool into a handful.
+  private window = Buffer.alloc(0);
+  private windowStart = 0;
+
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
-    fs.read(this.fd, buffer, offset, length, position, (error, bytesRead) => {
+    const inWindow = position >= this.windowStart && position + length <= this.windowStart + this.window.length;
+    if (inWindow) {
+      this.window.copy(buffer, offset, position - this.windowStart, position - this.windowStart + length);
+      return process.nextTick(callback, null);
+    }
+    const window = Buffer.allocUnsafe(Math.max(length, READ_AHEAD_BYTES));
+    fs.read(this.fd, window, 0, window.length, position, (error, bytesRead) => {
       if (error) return callback(error);
-      callback(bytesRead < length ? new Error('unexpected end of file') : null);
+      if (bytesRead < length) return callback(new Error('unexpected end of file'));
+      this.window = window.subarray(0, bytesRead);
+      this.windowStart = position;
+      this.window.copy(buffer, offset, 0, length);
+      callback(null);
     });
   }
 
@@ -106,6 +122,18 @@ class RangeStream extends Readable {
   }
 }
 
+const descriptors = new WeakMap<ZipFile, number>();
+
+/**
+ * Reads up to `length` bytes at `position` of the archive into `buffer` (a caller's reusable
+ * buffer: nothing is allocated per read). For stored entries, whose bytes need no decoding.
+ */
+export function readArchiveBytes(zipfile: ZipFile, buffer: Buffer, length: number, position: number): Promise<number> {
+  const fd = descriptors.get(zipfile);
+  if (fd === undefined) return Promise.reject(new Error('not opened by openZip'));
+  return new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+}
+
 export function openZip(zipPath: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     fs.open(zipPath, 'r', (openError, fd) => {
@@ -115,6 +143,7 @@ export function openZip(zipPath: string): Promise<ZipFile> {
         // The reader owns the descriptor from here on and closes it with the ZipFile.
         yauzl.fromRandomAccessReader(new FileRangeReader(fd), stats.size, OPTIONS, (error, zipfile) => {
           if (error) return fs.close(fd, () => reject(toArchiveError(error)));
+          descriptors.set(zipfile, fd);
           resolve(zipfile);
         });
       });
