@@ -62,8 +62,16 @@ describe.skipIf(skipWithout(chromiumBinary))('the Tokens tab in a real browser',
     await expect(row.locator('td').nth(2).textContent()).resolves.toBe('1 / 1');
     await expect(row.locator('.badge').textContent()).resolves.toBe('used up');
     page.once('dialog', (dialog) => void dialog.accept());
-    await row.getByRole('button', { name: 'Revoke' }).click();
-    await page.locator('.flash-success', { hasText: 'The token was revoked' }).waitFor();
+    // Waiting on the POST itself makes a failure say what the server answered.
+    const [revoked, reloaded] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/revoke')),
+      page.waitForResponse((r) => r.request().method() === 'GET' && r.url() === `${base}/admin/downloads/${d.id}/tokens`),
+      row.getByRole('button', { name: 'Revoke' }).click(),
+    ]);
+    expect(revoked.status()).toBe(303);
+    expect(reloaded.status()).toBe(200);
+    await page.waitForLoadState();
+    await expect(page.locator('.flash').allTextContents()).resolves.toContain('The token was revoked: its link no longer works.');
     await expect(page.locator('tbody tr', { hasText: 'for the auditor' }).locator('.badge').textContent()).resolves.toBe('revoked');
   });
 });
