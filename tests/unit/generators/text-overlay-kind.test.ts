@@ -74,6 +74,14 @@ describe('text overlay through the cache', () => {
     expect((await ensure(ctx)).created).toBe(true);
   });
 
+  test('{name} falls back to the signed-in user when the link has no ?name=', () => {
+    const settings = parseGeneratorSettings(kind, SETTINGS);
+    const user = { id: 5, username: 'grace' };
+    expect(kind.cacheInputs!(context(settings, { user }))).toEqual({ text: 'Hello grace' });
+    expect(kind.cacheInputs!(context(settings, { user, query: { name: 'Ada' } }))).toEqual({ text: 'Hello Ada' });
+    expect(kind.cacheInputs!(context(settings))).toEqual({ text: 'Hello ' });
+  });
+
   test('markup in the query is drawn as text', async () => {
     const ctx = context(parseGeneratorSettings(kind, SETTINGS), { asset: asset('bg.png', await solidBackground()), query: { name: '<span size="99999">&' } });
     expect((await ensure(ctx)).created).toBe(true);
