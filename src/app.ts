@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
   api.use(requireApiKey(users, 'downloads:manage'), tokenApiRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
-  api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config }));
+  api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config, generated: deps.generatedDownloads }));
   app.use('/api/v1', api);
 
   // Browser routes below carry a session.

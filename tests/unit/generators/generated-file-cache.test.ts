@@ -10,7 +10,7 @@ import {
   createRenderRateLimiter,
   createSemaphore,
 } from '../../../src/generators/generated-file-cache.ts';
-import { tempDir } from './image-helpers.ts';
+import { tempDir } from '../../helpers/images.ts';
 
 const KIND = { name: 'text-overlay', version: 1 };
 const KEY = cacheKey(KIND, { text: 'hi' }, 'a'.repeat(64), { text: 'hi' });

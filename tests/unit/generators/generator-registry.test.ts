@@ -14,7 +14,7 @@ import {
   type GeneratorKind,
 } from '../../../src/generators/generator-registry.ts';
 import { textOverlayKind } from '../../../src/generators/text-overlay.ts';
-import { tempDir } from './image-helpers.ts';
+import { tempDir } from '../../helpers/images.ts';
 
 function kind(overrides: Partial<GeneratorKind<{ n: number }>> = {}): GeneratorKind<{ n: number }> {
   return {

@@ -8,7 +8,7 @@ import { AppError } from '../../../src/errors.ts';
 import { createGeneratedFileCache, ensureGeneratedFile } from '../../../src/generators/generated-file-cache.ts';
 import { parseGeneratorSettings, type GeneratorContext } from '../../../src/generators/generator-registry.ts';
 import { createTextOverlayKind, renderTextOverlay, type TextOverlaySettings } from '../../../src/generators/text-overlay.ts';
-import { pngHeaderOnly, solidBackground, tempDir } from './image-helpers.ts';
+import { pngHeaderOnly, solidBackground, tempDir } from '../../helpers/images.ts';
 
 const kind = createTextOverlayKind({ maxPixels: 40_000_000, timeoutSeconds: 10 });
 const SETTINGS = { text: 'Hello {name}', x: 64, y: 64, width: 800, height: 200, font: 'dejavu-sans', fontSize: 48, colour: '#FFFFFF' };
