@@ -3,6 +3,7 @@
  * behind it, and counting, events and tokens exactly as for stored files.
  */
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -13,12 +14,12 @@ import { buildDownload } from '../helpers/factories.ts';
 import { OVERLAY_SETTINGS, buildOverlay, cachedFiles } from '../helpers/generated.ts';
 import { BLUE, decode, difference, solidBackground } from '../helpers/images.ts';
 
-/** supertest collects a binary body when told how. */
-const binary = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, done: (e: Error | null, body: Buffer) => void) => {
+/** supertest collects a binary body when told how (its types only know text parsers). */
+const binary = ((res: http.IncomingMessage, done: (e: Error | null, body: Buffer) => void) => {
   const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+  res.on('data', (c: Buffer) => chunks.push(c));
   res.on('end', () => done(null, Buffer.concat(chunks)));
-};
+}) as never;
 
 const countOf = async (t: TestApp, id: number) => Number((await t.db.download.findUniqueOrThrow({ where: { id } })).downloadCount);
 const lastEvent = (t: TestApp, downloadId: number) => t.db.downloadEvent.findFirstOrThrow({ where: { downloadId }, orderBy: { id: 'desc' } });
