@@ -26,6 +26,7 @@ import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
 import { viewHelpers } from './http/view-helpers.ts';
 import { serveHandlers } from './serving/serve-routes.ts';
 import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
+import { generatedAdminRoutes } from './generators/generated-admin-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   admin.use(noStore, requirePermission('analytics:view'), ...csrfProtection);
   admin.use('/users', requirePermission('users:manage'), userAdminRoutes({ users }));
   admin.use('/downloads/:id/tokens', requirePermission('downloads:manage'), tokenAdminRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
+  admin.use('/downloads/generated', requirePermission('downloads:manage'), generatedAdminRoutes({ generated: deps.generatedDownloads, downloads, categories, files, config }));
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
   admin.use('/', adminHomeRoutes({ db }));
