@@ -31,7 +31,9 @@ export const textOverlaySchema = z
     text: z
       .string({ error: 'Enter the text to draw.' })
       .min(1, 'Enter the text to draw.')
-      .max(MAX_TEXT_LENGTH, `The text can be at most ${MAX_TEXT_LENGTH} characters.`),
+      .max(MAX_TEXT_LENGTH, `The text can be at most ${MAX_TEXT_LENGTH} characters.`)
+      // Forms send line breaks as CRLF, JSON usually as LF: one stored form, one cached file.
+      .transform((text) => text.replace(/\r\n?/g, '\n')),
     x: coordinate('The box’s left edge (x)'),
     y: coordinate('The box’s top edge (y)'),
     width: size('The box’s width'),
