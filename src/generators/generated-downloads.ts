@@ -35,6 +35,13 @@ import { startSweeper, sweepGeneratedFiles, type SweepResult, type SweeperLogger
  */
 export const STALE_STAGING_MS = 6 * 3_600_000;
 
+/**
+ * How long a located generated file is handed out again without asking the cache: the same
+ * second-long trust the serve path gives a stored file's stat. It spares identical requests the
+ * cache key (text filling, JSON and SHA-256: most of a hit's cost).
+ */
+const LOCATED_FRESH_MS = 1000;
+
 /** Names a kind's fields and asset may not take: the download's own fields arrive in the same form. */
 const RESERVED_FIELDS = new Set([...Object.keys(downloadFields.shape), 'kind', 'file', 'category', '_csrf']);
 
@@ -67,6 +74,8 @@ export function createGeneratedDownloads(deps: { config: Pick<Config, 'generated
   const limiter: RenderRateLimiter = createRenderRateLimiter({ perMinute: settings.renderRateLimit, clock });
   // Parsed once per resolver entry (the resolver hands out the same object for a second).
   const parsed = new WeakMap<object, unknown>();
+  // By resolver entry, then by what the request adds to the settings: the query the kind reads and the user.
+  let located = new WeakMap<object, Map<string, { target: LocalFile; at: number }>>();
 
   function register<S>(kind: GeneratorKind<S>) {
     for (const name of [...(kind.fields ?? []).map((f) => f.name), ...(kind.asset ? [kind.asset.field] : [])]) {
@@ -107,10 +116,16 @@ export function createGeneratedDownloads(deps: { config: Pick<Config, 'generated
     const generator = download.generator!;
     const kind = registry.get(generator.kind);
     if (!kind) throw notFound('This kind of download cannot be generated here.', { code: 'GENERATOR_MISSING' });
+    const query = pickDeclaredQuery(kind, request.query);
+    const requestKey = `${request.user?.id ?? ''}\u0000${request.user?.username ?? ''}\u0000${JSON.stringify(query)}`;
+    let known = located.get(generator);
+    const hit = known?.get(requestKey);
+    if (hit && performance.now() - hit.at < LOCATED_FRESH_MS) return hit.target;
+
     const asset = generator.assetKey ? { path: files.pathOf(generator.assetKey), sha256: generator.assetSha256 ?? '' } : undefined;
-    const ctx = context(kind, download, storedSettings(generator, kind), request, asset);
+    const ctx: GeneratorContext<unknown> = { download, settings: storedSettings(generator, kind), user: request.user, query, asset };
     const file = await ensureGeneratedFile(cache, kind, ctx, { beforeRender: () => limitRenders(request.clientKey ?? 'unknown') }).catch(renderFailure);
-    return {
+    const target: LocalFile = {
       kind: 'local',
       path: file.path,
       mediaPath: `downloads/${path.basename(settings.dir)}/${path.basename(file.path)}`,
@@ -122,11 +137,21 @@ export function createGeneratedDownloads(deps: { config: Pick<Config, 'generated
       mimeType: kind.mimeType,
       generated: true,
     };
+    if (!known) located.set(generator, (known = new Map()));
+    if (known.size >= 1000) known.clear();
+    known.set(requestKey, { target, at: performance.now() });
+    return target;
+  }
+
+  /** After files were removed: nothing located before may be handed out again. */
+  function forgetLocated() {
+    located = new WeakMap();
+    cache.forgetSeen();
   }
 
   async function cleanup(): Promise<CleanupReport> {
     const generated = await sweepGeneratedFiles({ dir: settings.dir, ttlMs: settings.ttlMs, quotaBytes: settings.quotaBytes, clock });
-    cache.forgetSeen();
+    forgetLocated();
     const staging = await files.sweepStaging(STALE_STAGING_MS, clock.now());
     return { generated, staging };
   }
@@ -148,7 +173,7 @@ export function createGeneratedDownloads(deps: { config: Pick<Config, 'generated
         intervalMs: settings.sweepIntervalMs,
         log,
         async afterSweep() {
-          cache.forgetSeen();
+          forgetLocated();
           const staging = await files.sweepStaging(STALE_STAGING_MS, clock.now());
           if (staging) log?.info({ removed: staging }, 'stale staging folders removed');
         },
