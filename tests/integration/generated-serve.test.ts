@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderTextOverlay } from '../../src/generators/text-overlay.ts';
-import { signedInAgent } from '../helpers/auth.ts';
+import { createUser, signedInAgent } from '../helpers/auth.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { buildDownload } from '../helpers/factories.ts';
 import { OVERLAY_SETTINGS, buildOverlay, cachedFiles } from '../helpers/generated.ts';
@@ -137,6 +137,34 @@ describe('APP mode', () => {
     const missing = await t.http.get(`/downloads/${d.slug}/file?name=Gone`).set('Accept', 'application/json').expect(404);
     expect(missing.body.error.code).toBe('FILE_MISSING');
     expect(await lastEvent(t, d.id)).toMatchObject({ outcome: 'failed', reason: 'file_missing', counted: false });
+  });
+});
+
+describe('the example kind (the generator API’s second kind)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  test('is made through the API without an input file and serves a personalised text file', async () => {
+    const key = (await t.deps.users.createApiKey((await createUser(t, 'editor')).username)).key;
+    const created = await t.http
+      .post('/api/v1/downloads')
+      .set('Authorization', `Bearer ${key}`)
+      .field('kind', 'example-text-file')
+      .field('title', 'Licence')
+      .field('state', 'published')
+      .field('template', 'Licensed to {name}.\n<script>stays text</script>')
+      .expect(201);
+    expect(created.body).toMatchObject({ kind: 'example-text-file', mimeType: 'text/plain; charset=utf-8', generator: { kind: 'example-text-file' } });
+    const res = await t.http.get('/downloads/licence/file?name=Ada%20Lovelace').expect(200);
+    expect(res.text).toBe('Licensed to Ada Lovelace.\n<script>stays text</script>');
+    expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(res.headers['content-disposition']).toBe('attachment; filename=licence-personal.txt');
+    expect(Number((await t.db.download.findUniqueOrThrow({ where: { id: created.body.id } })).downloadCount)).toBe(1);
+    const page = await t.http.get('/downloads/licence').expect(200);
+    expect(page.text).toContain('href="/downloads/licence/file"');
   });
 });
 
