@@ -69,6 +69,35 @@ const commands: Record<string, Command> = {
       io.out(JSON.stringify(report));
     },
   },
+  'import-archive': {
+    usage: 'import-archive <zip> [--dry-run] [--unpublished] [--category NAME]',
+    async run(args, deps, io) {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { 'dry-run': { type: 'boolean' }, unpublished: { type: 'boolean' }, category: { type: 'string' } },
+      });
+      const [zip] = positionals;
+      if (!zip) throw new UsageError('the path of the ZIP archive is required');
+      const fs = await import('node:fs');
+      if (!fs.statSync(zip, { throwIfNoEntry: false })?.isFile()) throw new AppError(400, `No such file: ${zip}`, { code: 'NO_FILE' });
+      try {
+        const report = await deps.archives.importArchive(zip, {
+          dryRun: values['dry-run'],
+          state: values.unpublished ? 'unpublished' : 'published',
+          category: values.category,
+        });
+        io.out(JSON.stringify(report, null, 2));
+      } catch (error) {
+        if (!(error instanceof AppError) || !error.expose) throw error;
+        // Scripts read the same error object the API answers with; people read the list.
+        io.out(JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } }, null, 2));
+        const problems = (error.details?.problems as { message: string }[] | undefined) ?? [{ message: error.message }];
+        for (const problem of problems) io.err(problem.message);
+        return 1;
+      }
+    },
+  },
   adddownloads: {
     usage: 'adddownloads <folder> [--category NAME] [-r] [--publish]',
     run: (args, deps, io) => addDownloads(args, deps, io),

@@ -115,6 +115,15 @@ const envSchema = z
       .trim()
       .regex(/^[^:,]+:[^:,]+$/, 'expected a label like Other:Deprecated')
       .default('Other:Deprecated'),
+    LABEL_MAX_PER_DOWNLOAD: int(1, 100).default(6),
+    ARCHIVE_MAX_ENTRIES: int(1, 1_000_000).default(10_000),
+    ARCHIVE_MAX_ENTRY_BYTES: byteSize.default(2 * 1024 ** 3),
+    ARCHIVE_MAX_TOTAL_BYTES: byteSize.default(4 * 1024 ** 3),
+    /** Uncompressed ÷ compressed size above which an entry is taken for a ZIP bomb. */
+    ARCHIVE_MAX_RATIO: int(1, 100_000).default(100),
+    ARCHIVE_MANIFEST_MAX_BYTES: byteSize.default(256 * 1024),
+    /** Lower-case extensions a manifest may import; empty allows every extension. */
+    ARCHIVE_ALLOWED_EXTENSIONS: list.default([]),
     LOGIN_MAX_FAILURES: int(1, 1000).default(5),
     LOGIN_WINDOW: duration.default(15 * 60_000),
     SESSION_MAX_AGE: duration.default(12 * 3_600_000),
@@ -179,7 +188,18 @@ function toConfig(env: z.infer<typeof envSchema>) {
     uploads: {
       maxBytes: env.UPLOAD_MAX_BYTES,
     },
+    archives: {
+      limits: {
+        maxEntries: env.ARCHIVE_MAX_ENTRIES,
+        maxEntryBytes: env.ARCHIVE_MAX_ENTRY_BYTES,
+        maxTotalBytes: env.ARCHIVE_MAX_TOTAL_BYTES,
+        maxRatio: env.ARCHIVE_MAX_RATIO,
+        maxManifestBytes: env.ARCHIVE_MANIFEST_MAX_BYTES,
+      },
+      allowedExtensions: env.ARCHIVE_ALLOWED_EXTENSIONS.map((e) => e.replace(/^\./, '').toLowerCase()),
+    },
     labels: {
+      maxPerDownload: env.LABEL_MAX_PER_DOWNLOAD,
       oneMaxClasses: env.LABEL_ONE_MAX_CLASSES,
       deprecated: {
         class: env.DEPRECATED_LABEL.split(':')[0]!.trim(),

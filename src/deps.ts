@@ -18,6 +18,7 @@ import { createCategoryService, type CategoryService } from './downloads/categor
 import { createDownloadRepository } from './downloads/download-repository.ts';
 import { createDownloadService, type DownloadEvents, type DownloadService } from './downloads/download-service.ts';
 import { createCatalogueService, type CatalogueService } from './downloads/catalogue-service.ts';
+import { createArchiveImporter, type ArchiveImporter } from './archives/archive-import.ts';
 
 import { createDownloadRecorder, type DownloadRecorder } from './events/download-recorder.ts';
 import { createCompletionWriter, createEventBatchWriter } from './events/event-batch-writer.ts';
@@ -49,6 +50,7 @@ export interface AppDeps {
   categories: CategoryService;
   downloads: DownloadService;
   catalogue: CatalogueService;
+  archives: ArchiveImporter;
   recorder: DownloadRecorder;
   resolver: DownloadResolver;
   delivery: ReturnType<typeof createDelivery>;
@@ -82,8 +84,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const files = createFileStore(config.media.root);
   const categories = createCategoryService({ db });
   const repo = createDownloadRepository(db, database.kind);
-  const downloads = createDownloadService({ db, repo, categories, files, clock, config, bus });
+  const downloads = createDownloadService({ db, dbKind: database.kind, repo, categories, files, clock, config, bus });
   const catalogue = createCatalogueService({ repo, categories, clock });
+  const archives = createArchiveImporter({ downloads, categories, files, config });
   const recorder = createDownloadRecorder({
     write: createEventBatchWriter(database),
     log,
@@ -118,6 +121,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     categories,
     downloads,
     catalogue,
+    archives,
     recorder,
     resolver,
     delivery,

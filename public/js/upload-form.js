@@ -7,9 +7,22 @@ for (const form of document.querySelectorAll('form[data-upload-form]')) {
   const errorBox = document.getElementById('form-error');
   const submit = form.querySelector('button[type="submit"]');
 
-  const showError = (message) => {
+  // An archive import reports every manifest problem at once: one list item each.
+  const showError = (message, problems = []) => {
     if (!errorBox) return window.alert(message);
-    errorBox.textContent = message;
+    errorBox.replaceChildren();
+    const lead = document.createElement('p');
+    lead.textContent = problems.length > 1 ? `${problems.length} problems; nothing was saved:` : message;
+    errorBox.append(lead);
+    if (problems.length > 1) {
+      const list = document.createElement('ul');
+      for (const problem of problems) {
+        const item = document.createElement('li');
+        item.textContent = problem.message;
+        list.append(item);
+      }
+      errorBox.append(list);
+    }
     errorBox.hidden = false;
     errorBox.scrollIntoView({ block: 'center' });
   };
@@ -37,6 +50,10 @@ for (const form of document.querySelectorAll('form[data-upload-form]')) {
       bar.value = percent;
       text.textContent = `${percent}% (${(e.loaded / 1048576).toFixed(1)} of ${(e.total / 1048576).toFixed(1)} MB)`;
     });
+    // The bytes are there; the server now checks (and for archives, unpacks) them.
+    xhr.upload.addEventListener('load', () => {
+      if (text) text.textContent = 'Uploaded; processing…';
+    });
     xhr.addEventListener('load', () => {
       if (submit) submit.disabled = false;
       let body = {};
@@ -51,7 +68,8 @@ for (const form of document.querySelectorAll('form[data-upload-form]')) {
         return;
       }
       if (progressRow) progressRow.hidden = true;
-      showError(body.error?.message || `The upload failed (HTTP ${xhr.status}).`);
+      const problems = Array.isArray(body.error?.problems) ? body.error.problems : [];
+      showError(body.error?.message || `The upload failed (HTTP ${xhr.status}).`, problems);
     });
     xhr.addEventListener('error', () => {
       if (submit) submit.disabled = false;

@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import { isUniqueViolation, type Db, type Tx } from '../db.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { enqueueWebhook, type WebhookEventType } from '../events/outbox.ts';
+import { enqueueWebhook, enqueueWebhooks, type WebhookEventType } from '../events/outbox.ts';
 import { safeFileName } from '../lib/file-names.ts';
 import type { FileStore } from '../storage/file-store.ts';
 import type { StagedUpload } from '../storage/upload-middleware.ts';
@@ -20,12 +20,14 @@ import type { AdminFilters, DownloadRecord, DownloadRepository } from './downloa
 import { toDownloadJson, type DownloadJson } from './download-json.ts';
 import { LabelError, formatLabel, oneMaxViolations, parseLabelList, type LabelParts } from './labels.ts';
 import { firstFreeSlug, slugBase } from './slugs.ts';
+import { chunks, writeImportRows } from './import-writer.ts';
 
 export interface DownloadEvents {
   'download.created': DownloadJson;
   'download.updated': DownloadJson;
   'download.deprecated': DownloadJson;
   'download.deleted': { id: number; slug: string; title: string };
+  'archive.imported': unknown;
 }
 
 /** A file ready to become a download's file: staged on the same disk, measured and hashed. */
@@ -34,6 +36,37 @@ export type IncomingFile = Pick<StagedUpload, 'path' | 'size' | 'sha256' | 'orig
 export interface Actor {
   id: number;
 }
+
+/** A file an import brings in, with what the manifest says about it. */
+export interface ImportedFile {
+  file: IncomingFile;
+  title: string;
+  description: string;
+  fileName: string;
+  labels: LabelParts[];
+}
+
+/**
+ * One archive import, already validated: new downloads (each may deprecate an older one), and
+ * files that replace the file of an existing download. Written all together or not at all.
+ */
+export interface ImportBatch {
+  creates: (ImportedFile & { slug: string; deprecates?: number })[];
+  replaces: (ImportedFile & { id: number })[];
+  state: 'published' | 'unpublished';
+  primaryCategoryId?: number;
+  /** The payload of the `archive.imported` event, from what was written. */
+  describe(result: ImportResult): unknown;
+}
+
+export interface ImportResult {
+  created: DownloadRecord[];
+  replaced: DownloadRecord[];
+  deprecated: DownloadRecord[];
+}
+
+/** What a manifest name may turn out to be: a download already serving a file of that name. */
+export type NamedDownload = Pick<DownloadRecord, 'id' | 'slug' | 'fileName' | 'kind' | 'deprecated'>;
 
 /** The source of a generated download (src/generators/): its kind, settings checked by the kind, and its input file. */
 export interface GeneratedSource {
@@ -46,6 +79,7 @@ export interface GeneratedSource {
 
 interface Deps {
   db: Db;
+  dbKind: 'sqlite' | 'postgresql';
   repo: DownloadRepository;
   categories: CategoryService;
   files: FileStore;
@@ -63,11 +97,13 @@ const messages = {
   unknownSuccessor: (slug: string) => `There is no download "${slug}" to name as successor.`,
   selfSuccessor: 'A download cannot be its own successor.',
   oneMax: (cls: string) => `Only one label of the class ${cls} is allowed.`,
+  tooManyLabels: (max: number) => `A download can have at most ${max} labels.`,
+  importRace: 'Another change touched the same downloads while this archive was being imported. Nothing was imported; try again.',
   window: 'Retract on must be later than publish on.',
 };
 
 export function createDownloadService(deps: Deps) {
-  const { db, repo, files, clock, config, bus } = deps;
+  const { db, dbKind, repo, files, clock, config, bus } = deps;
 
   function parseLabels(text: string | undefined): LabelParts[] | undefined {
     if (text === undefined) return undefined;
@@ -80,6 +116,8 @@ export function createDownloadService(deps: Deps) {
     }
     const [cls] = oneMaxViolations(labels, config.labels.oneMaxClasses);
     if (cls) throw unprocessable(messages.oneMax(cls), { code: 'LABEL_ONE_MAX' });
+    const max = config.labels.maxPerDownload;
+    if (dedupe(labels).length > max) throw unprocessable(messages.tooManyLabels(max), { code: 'LABEL_TOO_MANY' });
     return labels;
   }
 
@@ -140,6 +178,35 @@ export function createDownloadService(deps: Deps) {
   }
 
   const json = (d: DownloadRecord) => toDownloadJson(d, config.server.baseUrl);
+
+  /**
+   * Imports run one at a time: a name checked free by one import must still be free when it
+   * writes. SQLite transactions are serial already; PostgreSQL takes a transaction-scoped lock.
+   */
+  async function serializeImports(tx: Tx) {
+    if (dbKind === 'postgresql') await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(7461001)');
+  }
+
+  /** The plan was made before the files were extracted; the database may have moved since. */
+  async function checkStillAsPlanned(tx: Tx, batch: ImportBatch) {
+    let clash = 0;
+    for (const part of chunks(batch.creates.map((c) => c.fileName))) clash += await tx.download.count({ where: { fileName: { in: part } } });
+    const targets = [...new Set([...batch.replaces.map((r) => r.id), ...batch.creates.flatMap((c) => (c.deprecates === undefined ? [] : [c.deprecates]))])];
+    let present = 0;
+    for (const part of chunks(targets)) present += await tx.download.count({ where: { id: { in: part } } });
+    if (clash > 0 || present !== targets.length) throw conflict(messages.importRace, { code: 'CONFLICT' });
+  }
+
+  function importEvents(result: ImportResult): [WebhookEventType, unknown][] {
+    return [
+      ...result.created.map((d) => ['download.created', json(d)] as [WebhookEventType, unknown]),
+      ...result.replaced.map((d) => ['download.updated', json(d)] as [WebhookEventType, unknown]),
+      ...result.deprecated.flatMap((d) => [
+        ['download.updated', json(d)] as [WebhookEventType, unknown],
+        ['download.deprecated', json(d)] as [WebhookEventType, unknown],
+      ]),
+    ];
+  }
 
   return {
     async create(raw: unknown, file: IncomingFile | undefined, actor?: Actor, generated?: GeneratedSource): Promise<DownloadRecord> {
@@ -270,6 +337,84 @@ export function createDownloadService(deps: Deps) {
       bus.emit('download.updated', json(updated));
       if (becameDeprecated) bus.emit('download.deprecated', json(updated));
       return updated;
+    },
+
+    /**
+     * Writes a validated import: every file is renamed into the store, then every row (new
+     * downloads, replaced files with their history, deprecations, the outbox) in one transaction.
+     * If anything fails, the files are removed again and no row remains.
+     */
+    async importBatch(batch: ImportBatch, actor?: Actor): Promise<ImportResult> {
+      const keys: string[] = [];
+      try {
+        for (const item of [...batch.creates, ...batch.replaces]) keys.push(await files.commit(item.file.path));
+      } catch (error) {
+        await Promise.all(keys.map((key) => files.remove(key)));
+        throw error;
+      }
+      const keyOf = new Map([...batch.creates, ...batch.replaces].map((item, i) => [item, keys[i]!]));
+      const result = await transact(keys, async (tx) => {
+        await serializeImports(tx);
+        await checkStillAsPlanned(tx, batch);
+        const { createdIds, deprecatedIds } = await writeImportRows(tx, {
+          creates: batch.creates.map((c) => ({ ...c, columns: fileColumns(c.file, keyOf.get(c)!, c.fileName) })),
+          replaces: batch.replaces.map((r) => ({ ...r, columns: fileColumns(r.file, keyOf.get(r)!, r.fileName) })),
+          state: batch.state,
+          primaryCategoryId: batch.primaryCategoryId ?? null,
+          createdById: actor?.id ?? null,
+          deprecatedLabel: config.labels.deprecated,
+          now: clock.now(),
+        });
+        const byId = new Map<number, DownloadRecord>();
+        for (const part of chunks([...createdIds, ...batch.replaces.map((r) => r.id), ...deprecatedIds])) {
+          for (const d of await repo.findManyByIds(part, tx)) byId.set(d.id, d);
+        }
+        const written: ImportResult = {
+          created: createdIds.map((id) => byId.get(id)!),
+          replaced: batch.replaces.map((r) => byId.get(r.id)!),
+          deprecated: deprecatedIds.map((id) => byId.get(id)!),
+        };
+        await enqueueWebhooks(tx, [...importEvents(written), ['archive.imported', batch.describe(written)]], clock.now());
+        return written;
+      });
+      for (const [type, data] of importEvents(result)) bus.emit(type as 'download.created', data as DownloadJson);
+      bus.emit('archive.imported', batch.describe(result));
+      return result;
+    },
+
+    /** Downloads serving a file under one of these names, for matching manifest entries. */
+    async findByFileNames(names: string[]): Promise<NamedDownload[]> {
+      const found: NamedDownload[] = [];
+      for (const part of chunks([...new Set(names)])) {
+        found.push(
+          ...(await db.download.findMany({
+            where: { fileName: { in: part } },
+            select: { id: true, slug: true, fileName: true, kind: true, deprecated: true },
+          })),
+        );
+      }
+      return found.sort((a, b) => a.id - b.id);
+    },
+
+    /** Free slugs for new downloads with these titles, distinct from each other and from the database. */
+    async freeSlugsFor(titles: string[]): Promise<string[]> {
+      const bases = titles.map((title) => slugBase(title));
+      // Most bases are free: one query per chunk finds the few that are not, and only those
+      // need the list of their numbered siblings.
+      const taken = new Set<string>();
+      for (const part of chunks([...new Set(bases)])) {
+        for (const row of await db.download.findMany({ where: { slug: { in: part } }, select: { slug: true } })) taken.add(row.slug);
+      }
+      // A base that is taken (stored, or by an earlier title of this batch) needs its stored
+      // numbered siblings too: `base-2` may exist even when `base` was free.
+      const siblings = new Map<string, string[]>();
+      const allocated = new Set<string>();
+      for (const base of bases) {
+        if ((taken.has(base) || allocated.has(base)) && !siblings.has(base)) siblings.set(base, await repo.slugsStartingWith(base));
+        const used = [...(siblings.get(base) ?? []), ...[...allocated].filter((slug) => slug.startsWith(base))];
+        allocated.add(firstFreeSlug(base, used));
+      }
+      return [...allocated];
     },
 
     async setState(ids: number[], state: 'published' | 'unpublished'): Promise<number> {

@@ -79,6 +79,13 @@ describe('hostile titles and descriptions', () => {
     expect(refused.body.error.code).toBe('LABEL_INVALID');
   });
 
+  test('more labels than LABEL_MAX_PER_DOWNLOAD (6) are refused; six are fine', async () => {
+    const six = 'A:1,B:2,C:3,D:4,E:5,F:6';
+    expect((await create({ title: 'Six labels', labels: six }).expect(201)).body.labels).toHaveLength(6);
+    const refused = await create({ title: 'Seven labels', labels: `${six},G:7` }).expect(422);
+    expect(refused.body.error.code).toBe('LABEL_TOO_MANY');
+  });
+
   test('a slug with path pieces is refused; capitals are lowered', async () => {
     for (const slug of ['../../etc', 'a/b', 'with space', 'trailing-', 'dots.in.it']) {
       const res = await create({ title: 'Slug attack', slug });

@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { listFiles } from '../helpers/factories.ts';
 import { OVERLAY_SETTINGS, cachedFiles, stagingFolders } from '../helpers/generated.ts';
 import { pngHeaderOnly, solidBackground } from '../helpers/images.ts';
+import { buildZip } from '../helpers/zip.ts';
 
 let t: TestApp;
 let key: string;
@@ -152,5 +153,19 @@ describe('bad input: 422 with a message, never a 500, nothing left behind', () =
     const text = '<b>Bold?</b> & <span size="100000">HUGE</span>';
     const res = await post(overlay({ title: 'Markup', text })).expect(201);
     expect(res.body.generator.settings.text).toBe(text);
+  });
+});
+
+describe('archive import', () => {
+  test('cannot replace the file of a generated download', async () => {
+    const created = (await post(overlay({ title: 'Archived card', fileName: 'card.jpg' })).expect(201)).body;
+    const manifest = '<?xml version="1.0"?><manifest><file><name>card.jpg</name><summary>New card</summary><replaces>card.jpg</replaces></file></manifest>';
+    const res = await t.http
+      .post('/api/v1/archives')
+      .set('Authorization', `Bearer ${key}`)
+      .attach('archive', buildZip({ 'manifest.xml': manifest, 'card.jpg': 'not generated' }), 'release.zip')
+      .expect(422);
+    expect(res.body.error).toMatchObject({ code: 'NOT_REPLACEABLE', name: 'card.jpg' });
+    expect(await t.db.download.findUniqueOrThrow({ where: { id: created.id } })).toMatchObject({ kind: 'text-overlay', fileKey: null });
   });
 });

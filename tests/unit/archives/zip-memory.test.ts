@@ -57,9 +57,9 @@ async function peakRssGrowth(work: () => Promise<unknown>): Promise<number> {
 }
 
 describe('memory stays bounded by streaming', () => {
-  test('a 64 MB incompressible entry is extracted with RSS growth far below its size', async () => {
+  test('a 128 MB incompressible entry is extracted with RSS growth far below its size', async () => {
     const source = path.join(dir, 'big.bin');
-    const expected = writeRandomFile(source, 64 * MiB);
+    const expected = writeRandomFile(source, 128 * MiB);
     fs.writeFileSync(path.join(dir, 'manifest.xml'), '<manifest/>');
     execFileSync('zip', ['-q', 'big.zip', 'manifest.xml', 'big.bin'], { cwd: dir });
     fs.rmSync(source);
@@ -72,10 +72,11 @@ describe('memory stays bounded by streaming', () => {
     const growth = await peakRssGrowth(async () => {
       files = await extractEntries(path.join(dir, 'big.zip'), ['big.bin'], staging, LIMITS);
     });
-    expect(files.get('big.bin')).toMatchObject({ size: 64 * MiB, sha256: expected });
-    // Buffering the entry would grow RSS by 64 MiB or more; streaming stays at allocator and
-    // garbage-collector noise (measured 12–17 MiB while other test files ran beside it).
-    expect(growth).toBeLessThan(24 * MiB);
+    expect(files.get('big.bin')).toMatchObject({ size: 128 * MiB, sha256: expected });
+    // Buffering the entry would grow RSS by 128 MiB or more. Streaming grows it by a plateau of
+    // read/inflate/write buffers waiting for the garbage collector, the same for 64 or 128 MiB
+    // entries (measured 30 MiB for both on a loaded 2-core machine).
+    expect(growth).toBeLessThan(40 * MiB);
   });
 });
 
