@@ -138,7 +138,7 @@ export function createGeneratedDownloads(deps: { config: Pick<Config, 'generated
       generated: true,
     };
     if (!known) located.set(generator, (known = new Map()));
-    if (known.size >= 1000) known.clear();
+    if (known.size >= 200) known.clear();
     known.set(requestKey, { target, at: performance.now() });
     return target;
   }
