@@ -13,32 +13,13 @@ import { systemClock } from '../src/clock.ts';
 import { createGeneratedFileCache, ensureGeneratedFile } from '../src/generators/generated-file-cache.ts';
 import { parseGeneratorSettings, type GeneratorContext } from '../src/generators/generator-registry.ts';
 import { createTextOverlayKind, renderTextOverlay, type TextOverlaySettings } from '../src/generators/text-overlay.ts';
+import { BENCH_OVERLAY, photoLikeBackground } from './lib/backgrounds.ts';
 
 const WIDTH = 1200;
 const HEIGHT = 630;
 const N = Number(process.argv[2] ?? 50);
 const WARM_UP = 5;
 const GOAL_MS = 30;
-
-/** Gradient plus noise: JPEG decode and encode cost what they cost on a real photo. */
-async function photoLikeBackground(): Promise<Buffer> {
-  const pixels = Buffer.alloc(WIDTH * HEIGHT * 3);
-  let seed = 42;
-  for (let i = 0; i < WIDTH * HEIGHT; i++) {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    const x = i % WIDTH;
-    const y = Math.floor(i / WIDTH);
-    const noise = (seed % 32) - 16;
-    pixels[i * 3] = clamp((x / WIDTH) * 200 + noise);
-    pixels[i * 3 + 1] = clamp((y / HEIGHT) * 160 + 40 + noise);
-    pixels[i * 3 + 2] = clamp(180 - (x / WIDTH) * 120 + noise);
-  }
-  return sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-}
-
-function clamp(value: number): number {
-  return Math.max(0, Math.min(255, Math.round(value)));
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -62,19 +43,9 @@ async function measure(count: number, run: (index: number) => Promise<unknown>):
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-render-'));
 try {
   const backgroundPath = path.join(work, 'background.jpg');
-  fs.writeFileSync(backgroundPath, await photoLikeBackground());
+  fs.writeFileSync(backgroundPath, await photoLikeBackground(WIDTH, HEIGHT));
   const kind = createTextOverlayKind();
-  const settings = parseGeneratorSettings(kind, {
-    text: 'Congratulations, {name}!\nYou have completed the course.',
-    x: 100,
-    y: 200,
-    width: 1000,
-    height: 240,
-    font: 'dejavu-sans-bold',
-    fontSize: 56,
-    colour: '#FFFFFF',
-    align: 'center',
-  });
+  const settings = parseGeneratorSettings(kind, BENCH_OVERLAY);
   const cache = createGeneratedFileCache({ dir: path.join(work, 'cache'), clock: systemClock });
   const context = (name: string): GeneratorContext<TextOverlaySettings> => ({
     download: { id: 1, slug: 'certificate', title: 'Certificate', fileName: null },

@@ -26,6 +26,7 @@ import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
 import { viewHelpers } from './http/view-helpers.ts';
 import { serveHandlers } from './serving/serve-routes.ts';
 import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
+import { generatedAdminRoutes } from './generators/generated-admin-routes.ts';
 import { archiveAdminRoutes, archiveApiRoutes } from './archives/archive-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
@@ -64,7 +65,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
   api.use(requireApiKey(users, 'downloads:manage'), tokenApiRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
-  api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config }));
+  api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config, generated: deps.generatedDownloads }));
   api.use('/archives', requireApiKey(users, 'downloads:manage'), archiveApiRoutes({ importer: deps.archives, categories, files, config }));
   app.use('/api/v1', api);
 
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
   admin.use(noStore, requirePermission('analytics:view'), ...csrfProtection);
   admin.use('/users', requirePermission('users:manage'), userAdminRoutes({ users }));
   admin.use('/downloads/:id/tokens', requirePermission('downloads:manage'), tokenAdminRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
+  admin.use('/downloads/generated', requirePermission('downloads:manage'), generatedAdminRoutes({ generated: deps.generatedDownloads, downloads, categories, files, config }));
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/archives', requirePermission('downloads:manage'), archiveAdminRoutes({ importer: deps.archives, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));

@@ -10,6 +10,7 @@ import { createLogger } from './log.ts';
 import { pino } from 'pino';
 import { ZodError } from 'zod';
 import { addDownloads } from './downloads/add-downloads-command.ts';
+import { cleanupCommand } from './generators/cleanup-command.ts';
 
 class UsageError extends Error {}
 
@@ -100,6 +101,13 @@ const commands: Record<string, Command> = {
   adddownloads: {
     usage: 'adddownloads <folder> [--category NAME] [-r] [--publish]',
     run: (args, deps, io) => addDownloads(args, deps, io),
+  },
+  cleanup: {
+    usage: 'cleanup   (generated files unused for DOWNLOAD_TMP_TTL or over DOWNLOAD_TMP_QUOTA, stale staging folders)',
+    async run(args, deps, io) {
+      if (args.length) throw new UsageError(`cleanup takes no arguments (got ${args.join(' ')})`);
+      await cleanupCommand(deps, io);
+    },
   },
 };
 

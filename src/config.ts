@@ -132,6 +132,14 @@ const envSchema = z
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(2 ** 17),
     SHUTDOWN_GRACE: duration.default(10_000),
+    // Generated downloads (src/generators/).
+    IMAGE_MAX_PIXELS: int(1, 268_402_689).default(40_000_000),
+    RENDER_TIMEOUT: duration.pipe(z.number().min(1000, 'must be at least 1s')).default(10_000),
+    RENDER_CONCURRENCY: int(1, 64).default(2),
+    RENDER_RATE_LIMIT: int(0, 1_000_000).default(30),
+    DOWNLOAD_TMP_TTL: duration.pipe(z.number().min(60_000, 'must be at least 1m')).default(24 * 3_600_000),
+    DOWNLOAD_TMP_QUOTA: byteSize.default(1024 ** 3),
+    DOWNLOAD_TMP_SWEEP_INTERVAL: duration.default(10 * 60_000),
   })
   .superRefine((env, ctx) => {
     if (env.DOWNLOAD_SERVE_FROM === 'REMOTE' && !env.DOWNLOAD_REMOTE_BASE_URL) {
@@ -210,6 +218,20 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     log: {
       level: env.LOG_LEVEL,
+    },
+    generated: {
+      /** MEDIA_ROOT/downloads/tmp: inside the nginx internal location, outside any storage key. */
+      dir: path.join(path.resolve(PROJECT_ROOT, env.MEDIA_ROOT), 'downloads', 'tmp'),
+      maxPixels: env.IMAGE_MAX_PIXELS,
+      renderTimeoutMs: env.RENDER_TIMEOUT,
+      renderConcurrency: env.RENDER_CONCURRENCY,
+      /** cache misses per client per minute; 0 = no limit */
+      renderRateLimit: env.RENDER_RATE_LIMIT,
+      ttlMs: env.DOWNLOAD_TMP_TTL,
+      /** 0 = no quota */
+      quotaBytes: env.DOWNLOAD_TMP_QUOTA === 0 ? Infinity : env.DOWNLOAD_TMP_QUOTA,
+      /** 0 = no periodic sweep in the server (use `npm run cli -- cleanup` from cron) */
+      sweepIntervalMs: env.DOWNLOAD_TMP_SWEEP_INTERVAL,
     },
   };
 }

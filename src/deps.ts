@@ -31,6 +31,8 @@ import { createTokenService, type TokenService } from './tokens/token-service.ts
 import { createTokenAccess } from './tokens/token-access.ts';
 import { createTokenValidatorRegistry, type TokenValidatorRegistry } from './tokens/token-validators.ts';
 import type { ServingEvents } from './serving/serve-events.ts';
+import { createGeneratedDownloads, type GeneratedDownloads } from './generators/generated-downloads.ts';
+import { createGeneratedDownloadService, type GeneratedDownloadService } from './generators/generated-download-service.ts';
 
 /** Every in-process event, by name (the README lists them for extensions). */
 export type AppEvents = DownloadEvents & ServingEvents;
@@ -58,6 +60,9 @@ export interface AppDeps {
   /** Extensions add token validators here (README "Tokens"). */
   tokenValidators: TokenValidatorRegistry;
   ingestNginxLog: ReturnType<typeof createNginxLogIngest>;
+  /** Generator kinds (extensions register theirs here: README "Generated downloads"), cache, cleanup. */
+  generated: GeneratedDownloads;
+  generatedDownloads: GeneratedDownloadService;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
 }
@@ -90,7 +95,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const resolver = createDownloadResolver({ downloads, clock });
   for (const type of ['download.created', 'download.updated', 'download.deleted'] as const) bus.on(type, () => resolver.clear());
   const delivery = createDelivery(config);
-  const locate = createTargetLocator({ files });
+  const generated = createGeneratedDownloads({ config, clock, files });
+  const generatedDownloads = createGeneratedDownloadService({ downloads, generated, files, clock, config });
+  const locate = createTargetLocator({ files, generated: generated.locate });
   const tokens = createTokenService({ db, clock, config });
   const tokenValidators = createTokenValidatorRegistry(clock);
   const access = createTokenAccess({ tokens, validators: tokenValidators, clock, config });
@@ -123,6 +130,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     tokens,
     tokenValidators,
     ingestNginxLog,
+    generated,
+    generatedDownloads,
     async close() {
       session.stop();
       await recorder.drain();

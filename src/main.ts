@@ -37,12 +37,14 @@ async function main() {
   });
   const address = server.address() as AddressInfo;
   log.info({ port: address.port, host: address.address, database: config.database.kind, serveFrom: config.serving.mode }, `listening on http://${config.server.host}:${address.port}`);
+  const sweeper = deps.generated.startSweeper(log);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    sweeper.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive sockets become idle as their last response ends: close them as they do.
     const reaper = setInterval(() => server.closeIdleConnections(), 100);

@@ -179,7 +179,8 @@ async function plan(entries: ManifestEntry[], problems: ManifestProblem[], downl
       continue;
     }
     if (own) {
-      if (own.kind === 'generator') {
+      // A generated download's kind is its generator's name (text-overlay, …): neither file nor remote.
+      if (own.kind !== 'file' && own.kind !== 'remote') {
         report(entry, 'NOT_REPLACEABLE', `"${own.slug}" is a generated download; its file cannot be replaced from an archive.`);
         continue;
       }

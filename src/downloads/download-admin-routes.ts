@@ -157,6 +157,8 @@ export function downloadAdminRoutes(deps: {
   router.get('/:id', async (req, res) => {
     const download = await downloads.findById(idParam(req.params.id));
     if (!download) throw new AppError(404, 'This download does not exist.');
+    // Generated downloads have their own form (src/generators/generated-admin-routes.ts).
+    if (download.generator) return res.redirect(302, `/admin/downloads/generated/${download.id}`);
     await renderForm(res, download, formValues(download));
   });
 

@@ -15,6 +15,7 @@ import { toDownloadJson } from './download-json.ts';
 import type { DownloadService } from './download-service.ts';
 import { LabelError, parseLabel } from './labels.ts';
 import { publicBase } from './download-public-routes.ts';
+import type { GeneratedDownloadService } from '../generators/generated-download-service.ts';
 
 const listQuery = z.object({
   q: z.string().trim().max(200).optional(),
@@ -28,10 +29,18 @@ const listQuery = z.object({
   perPage: z.string().regex(/^\d{1,3}$/, 'perPage is 1 to 100').transform(Number).pipe(z.number().min(1).max(100)).default(50),
 });
 
-export function downloadApiRoutes(deps: { downloads: DownloadService; categories: CategoryService; files: FileStore; config: Config }): Router {
-  const { downloads, categories, files, config } = deps;
+export function downloadApiRoutes(deps: {
+  downloads: DownloadService;
+  categories: CategoryService;
+  files: FileStore;
+  config: Config;
+  generated: GeneratedDownloadService;
+}): Router {
+  const { downloads, categories, files, config, generated } = deps;
   const router = Router();
-  const upload = acceptUploads(files, { maxFileBytes: config.uploads.maxBytes, fileFields: ['file'] });
+  // Generated kinds take their input file (e.g. `background`) in a field of their own.
+  const assetFields = generated.kinds().flatMap((kind) => (kind.asset ? [kind.asset.field] : []));
+  const upload = acceptUploads(files, { maxFileBytes: config.uploads.maxBytes, fileFields: ['file', ...new Set(assetFields)] });
   const json = (req: Request, d: Parameters<typeof toDownloadJson>[0]) => toDownloadJson(d, publicBase(req, config));
 
   /** The contract's `category` (a name or slug; created when new) becomes the primary category. */
@@ -45,7 +54,9 @@ export function downloadApiRoutes(deps: { downloads: DownloadService; categories
   }
 
   router.post('/', upload, async (req, res) => {
-    const created = await downloads.create(await withCategory(req.body), req.uploads?.file, req.user);
+    const created = generated.isGeneratedRequest(req.body)
+      ? await generated.create(await withCategory(req.body), req.body, req.uploads, req.user)
+      : await downloads.create(await withCategory(req.body), req.uploads?.file, req.user);
     res.status(201).location(`/api/v1/downloads/${created.slug}`).json(json(req, created));
   });
 
@@ -85,7 +96,9 @@ export function downloadApiRoutes(deps: { downloads: DownloadService; categories
     next();
   }, async (req, res) => {
     const current = await downloads.requireBySlug(req.params.slug);
-    const updated = await downloads.update(current.id, await withCategory(req.body ?? {}), req.uploads?.file);
+    const updated = current.generator
+      ? await generated.update(current, await withCategory(req.body ?? {}), req.body ?? {}, req.uploads)
+      : await downloads.update(current.id, await withCategory(req.body ?? {}), req.uploads?.file);
     res.json(json(req, updated));
   });
 

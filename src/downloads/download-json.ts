@@ -29,6 +29,8 @@ export interface DownloadJson {
   updatedAt: string;
   url: string;
   fileUrl: string;
+  /** A generated download's kind and settings (README "Generated downloads"); null for the others. */
+  generator: { kind: string; settings: unknown } | null;
 }
 
 /** `base` is PUBLIC_URL or the request's own origin; '' gives site-relative URLs. */
@@ -61,5 +63,6 @@ export function toDownloadJson(d: DownloadRecord, base = ''): DownloadJson {
     updatedAt: d.updatedAt.toISOString(),
     url: page,
     fileUrl: `${page}/file`,
+    generator: d.generator ? { kind: d.generator.kind, settings: JSON.parse(d.generator.settings) as unknown } : null,
   };
 }

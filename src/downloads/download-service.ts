@@ -68,6 +68,15 @@ export interface ImportResult {
 /** What a manifest name may turn out to be: a download already serving a file of that name. */
 export type NamedDownload = Pick<DownloadRecord, 'id' | 'slug' | 'fileName' | 'kind' | 'deprecated'>;
 
+/** The source of a generated download (src/generators/): its kind, settings checked by the kind, and its input file. */
+export interface GeneratedSource {
+  kind: string;
+  mimeType: string;
+  /** JSON */
+  settings: string;
+  asset?: IncomingFile;
+}
+
 interface Deps {
   db: Db;
   dbKind: 'sqlite' | 'postgresql';
@@ -81,6 +90,7 @@ interface Deps {
 
 const messages = {
   oneSource: 'Give either a file or a remote URL, not both.',
+  generatedSource: 'A generated download makes its own file: give neither a file nor a remote URL.',
   noSource: 'Upload a file or give a remote URL.',
   slugTaken: (slug: string) => `The slug "${slug}" is already used by another download.`,
   unknownCategory: 'One of the chosen categories does not exist.',
@@ -199,28 +209,33 @@ export function createDownloadService(deps: Deps) {
   }
 
   return {
-    async create(raw: unknown, file: IncomingFile | undefined, actor?: Actor): Promise<DownloadRecord> {
+    async create(raw: unknown, file: IncomingFile | undefined, actor?: Actor, generated?: GeneratedSource): Promise<DownloadRecord> {
       const input: CreateInput = createInput.parse(raw);
       if (file && input.remoteUrl) throw unprocessable(messages.oneSource, { code: 'SOURCE_CONFLICT' });
-      if (!file && !input.remoteUrl) throw unprocessable(messages.noSource, { code: 'SOURCE_MISSING' });
+      if (generated && (file || input.remoteUrl)) throw unprocessable(messages.generatedSource, { code: 'SOURCE_CONFLICT' });
+      if (!file && !input.remoteUrl && !generated) throw unprocessable(messages.noSource, { code: 'SOURCE_MISSING' });
       const labels = parseLabels(input.labels) ?? [];
       if (input.deprecated) labels.push(config.labels.deprecated);
       await checkCategories([input.primaryCategoryId, ...(input.categoryIds ?? [])]);
       checkWindow(input.publishOn, input.retractOn);
       const successor = await successorId(input.successorSlug);
       const slug = await freeSlug(input.title, input.slug || undefined);
-      const servedName = safeFileName(input.fileName || (file ? file.originalName : new URL(input.remoteUrl!).pathname), slug);
+      // A generated download without a name of its own is served as its kind names it.
+      const servedName = generated
+        ? input.fileName && safeFileName(input.fileName, slug)
+        : safeFileName(input.fileName || (file ? file.originalName : new URL(input.remoteUrl!).pathname), slug);
 
       const key = file ? await files.commit(file.path) : undefined;
-      const created = await transact(key ? [key] : [], async (tx) => {
+      const assetKey = generated?.asset ? await files.commit(generated.asset.path) : undefined;
+      const created = await transact([key, assetKey].filter((k): k is string => !!k), async (tx) => {
         const row = await tx.download.create({
           data: {
             slug,
             title: input.title,
             description: input.description ?? '',
-            kind: file ? 'file' : 'remote',
-            fileName: servedName,
-            ...(file && key ? fileColumns(file, key, servedName) : { mimeType: mime.lookup(servedName) || null }),
+            kind: generated?.kind ?? (file ? 'file' : 'remote'),
+            fileName: servedName || null,
+            ...(file && key && servedName ? fileColumns(file, key, servedName) : { mimeType: generated?.mimeType ?? (mime.lookup(servedName || '') || null) }),
             remoteUrl: input.remoteUrl ?? null,
             state: input.state ?? 'unpublished',
             visible: input.visible ?? true,
@@ -236,6 +251,11 @@ export function createDownloadService(deps: Deps) {
             createdById: actor?.id ?? null,
           },
         });
+        if (generated) {
+          await tx.generatorSettings.create({
+            data: { downloadId: row.id, kind: generated.kind, settings: generated.settings, assetKey: assetKey ?? null, assetSha256: generated.asset?.sha256 ?? null },
+          });
+        }
         await repo.setLabels(tx, row.id, dedupe(labels));
         await repo.setCategories(tx, row.id, input.categoryIds ?? []);
         const full = (await repo.findById(row.id, tx))!;
@@ -246,7 +266,8 @@ export function createDownloadService(deps: Deps) {
       return created;
     },
 
-    async update(id: number, raw: unknown, file?: IncomingFile): Promise<DownloadRecord> {
+    /** `generated`: new settings (and input file) of a generated download, already checked by its kind. */
+    async update(id: number, raw: unknown, file?: IncomingFile, generated?: Pick<GeneratedSource, 'settings' | 'asset'>): Promise<DownloadRecord> {
       const changes: DownloadChanges = downloadChanges.parse(raw);
       const current = await repo.findById(id);
       if (!current) throw notFound('This download does not exist.');
@@ -270,18 +291,20 @@ export function createDownloadService(deps: Deps) {
       const becameDeprecated = deprecated && !current.deprecated;
 
       const key = file ? await files.commit(file.path) : undefined;
-      const updated = await transact(key ? [key] : [], async (tx) => {
+      const assetKey = generated?.asset && current.generator ? await files.commit(generated.asset.path) : undefined;
+      const updated = await transact([key, assetKey].filter((k): k is string => !!k), async (tx) => {
         if (file && key) await recordVersion(tx, current);
         await tx.download.update({
           where: { id },
           data: {
             ...source,
             ...(file && key ? { ...fileColumns(file, key, servedName ?? current.fileName ?? file.originalName), fileDownloadCount: 0n } : {}),
-            ...(servedName && !file ? { mimeType: mime.lookup(servedName) || current.mimeType } : {}),
+            ...(servedName && !file && !current.generator ? { mimeType: mime.lookup(servedName) || current.mimeType } : {}),
             title: changes.title,
             slug,
             description: changes.description,
-            fileName: servedName,
+            // An emptied name sends a generated download back to its kind's name.
+            fileName: servedName ?? (current.generator && changes.fileName === '' ? null : undefined),
             state: changes.state,
             visible: changes.visible,
             publishOn: changes.publishOn,
@@ -295,6 +318,12 @@ export function createDownloadService(deps: Deps) {
             successorId: successor,
           },
         });
+        if (generated && current.generator) {
+          await tx.generatorSettings.update({
+            where: { downloadId: id },
+            data: { settings: generated.settings, ...(assetKey ? { assetKey, assetSha256: generated.asset!.sha256 } : {}) },
+          });
+        }
         if (labels) await repo.setLabels(tx, id, dedupe(labels));
         if (changes.categoryIds) await repo.setCategories(tx, id, changes.categoryIds);
         const full = (await repo.findById(id, tx))!;
@@ -303,6 +332,8 @@ export function createDownloadService(deps: Deps) {
         await emitAll(tx, events);
         return full;
       });
+      // The replaced input file is not kept (unlike replaced files: it earned no downloads of its own).
+      if (assetKey && current.generator?.assetKey) await files.remove(current.generator.assetKey);
       bus.emit('download.updated', json(updated));
       if (becameDeprecated) bus.emit('download.deprecated', json(updated));
       return updated;

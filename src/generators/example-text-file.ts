@@ -31,4 +31,5 @@ export const exampleTextFileKind: GeneratorKind<Settings> = {
     await fs.writeFile(filePath, fileText(ctx), 'utf8');
   },
   makeFileName: (ctx) => `${ctx.download.slug}-personal.txt`,
+  fields: [{ name: 'template', label: 'Text of the file', type: 'textarea', initial: 'Hello {name}!', help: '{name} is the link’s ?name=.' }],
 };

@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as fontkit from 'fontkit';
+import type * as fontkit from 'fontkit';
 
 export const FONT_NAMES = ['dejavu-sans', 'dejavu-sans-bold', 'dejavu-serif', 'dejavu-serif-bold', 'dejavu-sans-mono'] as const;
 export type FontName = (typeof FONT_NAMES)[number];
@@ -17,7 +17,13 @@ const FONT_FILES: Record<FontName, { file: string; label: string }> = {
   'dejavu-sans-mono': { file: 'DejaVuSansMono.ttf', label: 'DejaVu Sans Mono' },
 };
 
-const FONT_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const require = createRequire(import.meta.url);
+const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+
+// Loaded on the first font use, not at import: parsing fontkit costs about 100 ms, which a server
+// start should not pay when no generated download is ever made.
+let fontkitModule: typeof fontkit | undefined;
+const loadFontkit = (): typeof fontkit => (fontkitModule ??= require('fontkit') as typeof fontkit);
 
 /** A parsed font plus what every layout needs from it, in font units. */
 export interface BundledFont {
@@ -48,7 +54,7 @@ export function loadFont(name: FontName): BundledFont {
   const cached = loaded.get(name);
   if (cached) return cached;
   const file = path.join(FONT_DIR, FONT_FILES[name].file);
-  const opened = fontkit.openSync(file);
+  const opened = loadFontkit().openSync(file);
   // A .ttc would give a collection; the bundled files are single fonts, so this is a packaging bug.
   if (!('layout' in opened)) throw new Error(`${file} is a font collection, expected a single font`);
   const outlines = new Map<number, readonly fontkit.PathCommand[]>();

@@ -46,9 +46,22 @@ export function canonicalJson(value: unknown): string {
 export interface CachedFile {
   path: string;
   size: number;
+  /** Last used: the file's mtime, as set by the cache (the sweeper reads it). */
+  mtime: Date;
   /** True only for the request that rendered it. */
   created: boolean;
 }
+
+/**
+ * A hit seen on disk this recently (real time) is trusted without another lstat, as the serve
+ * path trusts a stored file's stat for a second (serving/file-target.ts)...
+ */
+const SEEN_FRESH_MS = 1000;
+/**
+ * ...and its "last used" time is written at most this often (clock time): the sweeper measures
+ * a day, and one utimes per request would be most of a hit's cost.
+ */
+const TOUCH_EVERY_MS = 60_000;
 
 export interface EnsureOptions {
   /**
@@ -67,6 +80,10 @@ export interface GeneratedFileCache {
    */
   ensure(key: string, extension: string, render: (tmpPath: string) => Promise<void>, options?: EnsureOptions): Promise<CachedFile>;
   pathFor(key: string, extension: string): string;
+  /** Runs `work` in one of the render slots (renders outside the cache, e.g. an admin preview). */
+  withRenderSlot<T>(work: () => Promise<T>): Promise<T>;
+  /** Forgets what was seen on disk (after a sweep removed files). */
+  forgetSeen(): void;
 }
 
 export interface GeneratedFileCacheOptions {
@@ -79,7 +96,13 @@ export function createGeneratedFileCache(options: GeneratedFileCacheOptions): Ge
   const { dir, clock } = options;
   const renderSlots = createSemaphore(options.maxConcurrentRenders ?? DEFAULT_MAX_CONCURRENT_RENDERS);
   const inFlight = new Map<string, Promise<CachedFile>>();
+  const seen = new Map<string, { size: number; mtime: Date; at: number }>();
   let dirReady: Promise<unknown> | undefined;
+
+  const remember = (file: string, size: number, mtime: Date) => {
+    if (seen.size >= 10_000) seen.clear();
+    seen.set(file, { size, mtime, at: performance.now() });
+  };
 
   const pathFor = (key: string, extension: string) => {
     // Keys and extensions become file names: anything else is a bug in the caller, not input.
@@ -89,13 +112,23 @@ export function createGeneratedFileCache(options: GeneratedFileCacheOptions): Ge
   };
 
   async function reuse(file: string): Promise<CachedFile | undefined> {
+    const now = clock.now();
+    const known = seen.get(file);
+    if (known && performance.now() - known.at < SEEN_FRESH_MS && now.getTime() - known.mtime.getTime() < TOUCH_EVERY_MS) {
+      return { path: file, size: known.size, mtime: known.mtime, created: false };
+    }
     try {
       const stats = await fs.lstat(file);
       if (!stats.isFile()) return undefined;
-      const now = clock.now();
-      await fs.utimes(file, now, now);
-      return { path: file, size: stats.size, created: false };
+      let mtime = stats.mtime;
+      if (now.getTime() - mtime.getTime() >= TOUCH_EVERY_MS || now < mtime) {
+        await fs.utimes(file, now, now);
+        mtime = now;
+      }
+      remember(file, stats.size, mtime);
+      return { path: file, size: stats.size, mtime, created: false };
     } catch (error) {
+      seen.delete(file);
       if (isMissing(error)) return undefined;
       throw error;
     }
@@ -126,7 +159,8 @@ export function createGeneratedFileCache(options: GeneratedFileCacheOptions): Ge
       await fs.utimes(tmp, now, now);
       await fs.rename(tmp, file);
       const stats = await fs.stat(file);
-      return { path: file, size: stats.size, created: true };
+      remember(file, stats.size, now);
+      return { path: file, size: stats.size, mtime: now, created: true };
     } catch (error) {
       await fs.rm(tmp, { force: true });
       throw error;
@@ -138,6 +172,15 @@ export function createGeneratedFileCache(options: GeneratedFileCacheOptions): Ge
   return {
     dir,
     pathFor,
+    async withRenderSlot(work) {
+      const release = await renderSlots.acquire();
+      try {
+        return await work();
+      } finally {
+        release();
+      }
+    },
+    forgetSeen: () => seen.clear(),
     async ensure(key, extension, render, ensureOptions) {
       const file = pathFor(key, extension);
       const pending = inFlight.get(file);

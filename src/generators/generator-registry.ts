@@ -17,6 +17,36 @@ export interface GeneratorContext<S> {
   asset?: { path: string; sha256: string };
 }
 
+/**
+ * One setting as the admin form shows it and as forms and multipart requests send it (strings;
+ * `number` fields are turned into numbers before the schema sees them).
+ */
+export interface GeneratorField {
+  name: string;
+  label: string;
+  type: 'text' | 'textarea' | 'number' | 'colour' | 'select';
+  help?: string;
+  /** For `select`. */
+  options?: readonly { value: string; label: string }[];
+  /** What the form of a new download starts with. */
+  initial?: string | number;
+  maxLength?: number;
+  min?: number;
+  max?: number;
+}
+
+/** An input file the kind needs, uploaded with the download (e.g. the background image). */
+export interface GeneratorAsset {
+  /** The multipart field it arrives in. */
+  field: string;
+  label: string;
+  /** The file picker's `accept` hint; the server decides by the content (validate). */
+  accept: string;
+  required: boolean;
+  /** Throws a 422 AppError when the staged file cannot be used. */
+  validate(filePath: string, size: number): Promise<void>;
+}
+
 export interface GeneratorKind<S> {
   /** Stored with the download; lowercase words joined by dashes, e.g. 'text-overlay'. */
   name: string;
@@ -34,6 +64,9 @@ export interface GeneratorKind<S> {
   createFile(filePath: string, ctx: GeneratorContext<S>): Promise<void>;
   /** The served name when the download has no fileName of its own. */
   makeFileName?(ctx: GeneratorContext<S>): string;
+  /** The settings a form or a multipart request may send; a kind without them is made in code only. */
+  fields?: readonly GeneratorField[];
+  asset?: GeneratorAsset;
 }
 
 export interface GeneratorRegistry {
@@ -88,4 +121,30 @@ export function pickDeclaredQuery(kind: Pick<GeneratorKind<unknown>, 'queryParam
     if (typeof first === 'string') picked[name] = first;
   }
   return picked;
+}
+
+/**
+ * Raw settings from a form, a multipart or a JSON body: the kind's declared fields that were
+ * sent, over `base` (the stored settings, when editing). Numbers typed as text become numbers;
+ * anything else is left for the schema to refuse with its own message.
+ */
+export function readSettingsFields(
+  kind: Pick<GeneratorKind<unknown>, 'fields'>,
+  body: Record<string, unknown>,
+  base: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const raw: Record<string, unknown> = { ...base };
+  for (const field of kind.fields ?? []) {
+    if (!Object.hasOwn(body, field.name)) continue;
+    const value = body[field.name];
+    raw[field.name] = field.type === 'number' ? asNumber(value) : value;
+  }
+  return raw;
+}
+
+function asNumber(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (text === '') return undefined;
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
 }

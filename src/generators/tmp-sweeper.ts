@@ -108,6 +108,8 @@ export interface SweeperOptions extends SweepOptions {
   intervalMs: number;
   /** A pino logger fits. */
   log?: SweeperLogger;
+  /** More cleaning in the same tick (stale staging folders); its failure is logged like the sweep's. */
+  afterSweep?(result: SweepResult): Promise<void> | void;
 }
 
 /** Sweeps now and then every `intervalMs`, in this process; never two sweeps at once. */
@@ -118,8 +120,9 @@ export function startSweeper(options: SweeperOptions): { stop(): void; sweepNow(
   const sweepNow = () => {
     if (stopped) return Promise.resolve(undefined);
     running ??= sweepGeneratedFiles(options)
-      .then((result) => {
+      .then(async (result) => {
         if (result.removed.length) options.log?.info({ removed: result.removed.length, freedBytes: result.freedBytes }, 'generated files swept');
+        await options.afterSweep?.(result);
         return result;
       })
       .catch((error: unknown) => {

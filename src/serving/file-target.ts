@@ -8,6 +8,8 @@ import type { ServableDownload } from './download-resolver.ts';
 export interface TargetRequest {
   query: Readonly<Record<string, string>>;
   user?: { id: number; username: string };
+  /** The client, for the rate limit on renders of generated files. */
+  clientKey?: string;
 }
 
 /** Generated kinds plug in here (generators/); stored and remote files are handled below. */

@@ -84,6 +84,7 @@ export function describeVisit(req: Request, now: Date): Visit {
         return strings;
       },
       user: req.user ? { id: req.user.id, username: req.user.username } : undefined,
+      clientKey: ip ?? 'unknown',
     },
   };
 }

@@ -76,6 +76,23 @@ describe('configuration', () => {
     expect(problem).toBe('SESSION_SECRET: must be at least 32 characters');
   });
 
+  test('generated downloads: limits, cache lifetime, quota and sweep interval', () => {
+    expect(loadConfig({}).generated).toEqual({
+      dir: path.join(PROJECT_ROOT, 'media', 'downloads', 'tmp'),
+      maxPixels: 40_000_000,
+      renderTimeoutMs: 10_000,
+      renderConcurrency: 2,
+      renderRateLimit: 30,
+      ttlMs: 24 * 3_600_000,
+      quotaBytes: 1024 ** 3,
+      sweepIntervalMs: 10 * 60_000,
+    });
+    const config = loadConfig({ MEDIA_ROOT: '/srv/media', DOWNLOAD_TMP_QUOTA: '0', RENDER_RATE_LIMIT: '0', DOWNLOAD_TMP_TTL: '2h' });
+    expect(config.generated).toMatchObject({ dir: '/srv/media/downloads/tmp', quotaBytes: Infinity, renderRateLimit: 0, ttlMs: 7_200_000 });
+    const problems = problemsOf({ RENDER_TIMEOUT: '0', DOWNLOAD_TMP_TTL: '5s', RENDER_CONCURRENCY: '0', IMAGE_MAX_PIXELS: 'many' });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['IMAGE_MAX_PIXELS', 'RENDER_TIMEOUT', 'RENDER_CONCURRENCY', 'DOWNLOAD_TMP_TTL']);
+  });
+
   test('the configuration is frozen', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.server)).toBe(true);

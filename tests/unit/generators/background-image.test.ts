@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { AppError } from '../../../src/errors.ts';
 import { DEFAULT_MAX_PIXELS, validateBackground } from '../../../src/generators/background-image.ts';
-import { pngHeaderOnly, solidBackground, tempDir } from './image-helpers.ts';
+import { pngHeaderOnly, solidBackground, tempDir } from '../../helpers/images.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -10,7 +10,7 @@ import {
   createRenderRateLimiter,
   createSemaphore,
 } from '../../../src/generators/generated-file-cache.ts';
-import { tempDir } from './image-helpers.ts';
+import { tempDir } from '../../helpers/images.ts';
 
 const KIND = { name: 'text-overlay', version: 1 };
 const KEY = cacheKey(KIND, { text: 'hi' }, 'a'.repeat(64), { text: 'hi' });
@@ -63,7 +63,7 @@ describe('ensure', () => {
   test('renders a missing file into <dir>/<key>.<ext>, creating the folder readable by others', async () => {
     const cache = createGeneratedFileCache({ dir, clock });
     const result = await cache.ensure(KEY, 'jpg', writes('pixels'));
-    expect(result).toEqual({ path: path.join(dir, `${KEY}.jpg`), size: 6, created: true });
+    expect(result).toEqual({ path: path.join(dir, `${KEY}.jpg`), size: 6, mtime: clock.now(), created: true });
     expect(fs.readFileSync(result.path, 'utf8')).toBe('pixels');
     expect(fs.statSync(dir).mode & 0o777).toBe(0o755);
     expect(fs.statSync(result.path).mode & 0o777).toBe(0o644);
@@ -154,6 +154,52 @@ describe('ensure', () => {
     const cache = createGeneratedFileCache({ dir, clock });
     await expect(cache.ensure(key, extension, writes('x'))).rejects.toThrow(/invalid/);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe('last-used times and what the cache remembers', () => {
+  test('hits within a minute of the last touch leave the mtime alone; later ones move it', async () => {
+    const cache = createGeneratedFileCache({ dir, clock });
+    const first = await cache.ensure(KEY, 'jpg', writes('pixels'));
+    clock.advance(30_000);
+    expect((await cache.ensure(KEY, 'jpg', writes('pixels'))).mtime).toEqual(first.mtime);
+    expect(fs.statSync(first.path).mtimeMs).toBe(first.mtime.getTime());
+    clock.advance(31_000);
+    const later = await cache.ensure(KEY, 'jpg', writes('pixels'));
+    expect(later.mtime).toEqual(clock.now());
+    expect(fs.statSync(first.path).mtimeMs).toBe(clock.now().getTime());
+  });
+
+  test('a file removed behind its back is rendered again once forgotten, or a second later', async () => {
+    const cache = createGeneratedFileCache({ dir, clock });
+    const render = vi.fn(writes('pixels'));
+    const file = await cache.ensure(KEY, 'jpg', render);
+    fs.rmSync(file.path);
+    cache.forgetSeen();
+    expect((await cache.ensure(KEY, 'jpg', render)).created).toBe(true);
+    fs.rmSync(file.path);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await cache.ensure(KEY, 'jpg', render)).created).toBe(true);
+    expect(render).toHaveBeenCalledTimes(3);
+  });
+
+  test('withRenderSlot shares the render slots with ensure', async () => {
+    const cache = createGeneratedFileCache({ dir, clock, maxConcurrentRenders: 1 });
+    const gate = deferred();
+    const order: string[] = [];
+    const preview = cache.withRenderSlot(async () => {
+      await gate.promise;
+      order.push('preview');
+    });
+    const rendered = cache.ensure(KEY, 'jpg', async (tmp) => {
+      order.push('render');
+      await fs.promises.writeFile(tmp, 'x');
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    gate.resolve();
+    await Promise.all([preview, rendered]);
+    expect(order).toEqual(['preview', 'render']);
   });
 });
 

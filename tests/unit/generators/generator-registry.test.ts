@@ -8,12 +8,13 @@ import {
   createGeneratorRegistry,
   parseGeneratorSettings,
   pickDeclaredQuery,
+  readSettingsFields,
   servedFileName,
   type GeneratorContext,
   type GeneratorKind,
 } from '../../../src/generators/generator-registry.ts';
 import { textOverlayKind } from '../../../src/generators/text-overlay.ts';
-import { tempDir } from './image-helpers.ts';
+import { tempDir } from '../../helpers/images.ts';
 
 function kind(overrides: Partial<GeneratorKind<{ n: number }>> = {}): GeneratorKind<{ n: number }> {
   return {
@@ -114,5 +115,34 @@ describe('the example kind: a personalised text file', () => {
     expect(fs.readFileSync(target, 'utf8')).toBe('Dear Ada,\nwelcome. {other}');
     expect(servedFileName(exampleTextFileKind, ctx)).toBe('welcome-pack-personal.txt');
     expect(exampleTextFileKind.cacheInputs!(ctx)).toEqual({ text: 'Dear Ada,\nwelcome. {other}' });
+  });
+});
+
+describe('settings sent by a form or a request', () => {
+  const numbers = kind({
+    fields: [
+      { name: 'n', label: 'N', type: 'number' },
+      { name: 'label', label: 'Label', type: 'text' },
+    ],
+  });
+
+  test('declared number fields typed as text become numbers; other fields stay as sent', () => {
+    expect(readSettingsFields(numbers, { n: ' 42 ', label: '7', other: 'x' })).toEqual({ n: 42, label: '7' });
+    expect(readSettingsFields(numbers, { n: 3 })).toEqual({ n: 3 });
+  });
+
+  test('text that is not a number is left for the schema to refuse with its message', () => {
+    const raw = readSettingsFields(numbers, { n: '12px' });
+    expect(raw).toEqual({ n: '12px' });
+    expect(() => parseGeneratorSettings(numbers, raw)).toThrow('Give a number.');
+    expect(readSettingsFields(numbers, { n: '' })).toEqual({ n: undefined });
+  });
+
+  test('fields left out keep the stored settings', () => {
+    expect(readSettingsFields(numbers, { label: 'new' }, { n: 5, label: 'old' })).toEqual({ n: 5, label: 'new' });
+  });
+
+  test('a kind without fields takes nothing from a request', () => {
+    expect(readSettingsFields(kind(), { n: '1' })).toEqual({});
   });
 });

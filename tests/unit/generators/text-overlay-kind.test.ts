@@ -8,7 +8,7 @@ import { AppError } from '../../../src/errors.ts';
 import { createGeneratedFileCache, ensureGeneratedFile } from '../../../src/generators/generated-file-cache.ts';
 import { parseGeneratorSettings, type GeneratorContext } from '../../../src/generators/generator-registry.ts';
 import { createTextOverlayKind, renderTextOverlay, type TextOverlaySettings } from '../../../src/generators/text-overlay.ts';
-import { pngHeaderOnly, solidBackground, tempDir } from './image-helpers.ts';
+import { pngHeaderOnly, solidBackground, tempDir } from '../../helpers/images.ts';
 
 const kind = createTextOverlayKind({ maxPixels: 40_000_000, timeoutSeconds: 10 });
 const SETTINGS = { text: 'Hello {name}', x: 64, y: 64, width: 800, height: 200, font: 'dejavu-sans', fontSize: 48, colour: '#FFFFFF' };
@@ -72,6 +72,14 @@ describe('text overlay through the cache', () => {
     const ctx = context(parseGeneratorSettings(kind, { ...SETTINGS, text: 'For {username}.' }), { asset: asset('bg.png', await solidBackground()) });
     expect(kind.cacheInputs!(ctx)).toEqual({ text: 'For .' });
     expect((await ensure(ctx)).created).toBe(true);
+  });
+
+  test('{name} falls back to the signed-in user when the link has no ?name=', () => {
+    const settings = parseGeneratorSettings(kind, SETTINGS);
+    const user = { id: 5, username: 'grace' };
+    expect(kind.cacheInputs!(context(settings, { user }))).toEqual({ text: 'Hello grace' });
+    expect(kind.cacheInputs!(context(settings, { user, query: { name: 'Ada' } }))).toEqual({ text: 'Hello Ada' });
+    expect(kind.cacheInputs!(context(settings))).toEqual({ text: 'Hello ' });
   });
 
   test('markup in the query is drawn as text', async () => {

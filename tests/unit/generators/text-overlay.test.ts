@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AppError } from '../../../src/errors.ts';
 import { MAX_FILLED_TEXT_LENGTH, renderTextOverlay, textOverlaySchema, textOverlayText, type TextOverlayInput } from '../../../src/generators/text-overlay.ts';
-import { BLUE, decode, difference, inkBounds, maxDifferenceOutside, solidBackground, type Pixels } from './image-helpers.ts';
+import { BLUE, decode, difference, inkBounds, maxDifferenceOutside, solidBackground, type Pixels } from '../../helpers/images.ts';
 
 const YELLOW = { r: 0xff, g: 0xee, b: 0x00 };
 // Box edges on multiples of 8: JPEG works in 8×8 blocks (4:4:4), so blocks outside the box hold

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { ManualClock } from '../../../src/clock.ts';
 import { createGeneratedFileCache } from '../../../src/generators/generated-file-cache.ts';
 import { TEMP_FILE_GRACE_MS, startSweeper, sweepGeneratedFiles } from '../../../src/generators/tmp-sweeper.ts';
-import { tempDir } from './image-helpers.ts';
+import { tempDir } from '../../helpers/images.ts';
 
 const HOUR = 3_600_000;
 const TTL = 24 * HOUR;
