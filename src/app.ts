@@ -26,6 +26,9 @@ import { downloadPublicRoutes } from './downloads/download-public-routes.ts';
 import { viewHelpers } from './http/view-helpers.ts';
 import { serveHandlers } from './serving/serve-routes.ts';
 import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
+import { analyticsAdminRoutes, statsApiRoutes } from './analytics/analytics-routes.ts';
+import { CHART_SCRIPT_URL, serveChartScript } from './analytics/chart-asset.ts';
+import { intakeRoutes } from './analytics/intake-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -57,11 +60,17 @@ export function createApp(deps: AppDeps): Express {
   // Sessionless: health checks, metrics, assets.
   app.use(opsRoutes({ db, metrics }));
   app.use('/static', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', fallthrough: false }));
+  // The dashboard's charting library, from node_modules (same origin: the CSP allows no CDN).
+  app.get(CHART_SCRIPT_URL, serveChartScript);
+
+  // Download webhooks from other systems (WEBHOOK_SECRET; the raw body is kept for its HMAC).
+  app.use(intakeRoutes({ intake: deps.intake, secret: config.webhooks.secret }));
 
   // The JSON API authenticates with API keys only (no cookies, hence no CSRF).
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
+  api.use(statsApiRoutes({ analytics: deps.analytics, clock: deps.clock, users }));
   api.use(requireApiKey(users, 'downloads:manage'), tokenApiRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
   api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config }));
   app.use('/api/v1', api);
@@ -84,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
   admin.use('/downloads/:id/tokens', requirePermission('downloads:manage'), tokenAdminRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
+  admin.use('/analytics', analyticsAdminRoutes({ analytics: deps.analytics, clock: deps.clock }));
   admin.use('/', adminHomeRoutes({ db }));
   app.use('/admin', admin);
 

@@ -123,6 +123,14 @@ const envSchema = z
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(2 ** 17),
     SHUTDOWN_GRACE: duration.default(10_000),
+    /** Raw download events older than this are pruned; counters and rollups stay. */
+    EVENT_RETENTION_DAYS: int(2, 36_500).default(90),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+    WEBHOOK_RETRY_BASE: duration.default(30_000),
+    WEBHOOK_TIMEOUT: duration.default(10_000),
+    WEBHOOK_POLL_INTERVAL: duration.default(2000),
+    /** Outgoing webhooks to loopback, private and link-local addresses (SSRF); tests and intranets. */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.DOWNLOAD_SERVE_FROM === 'REMOTE' && !env.DOWNLOAD_REMOTE_BASE_URL) {
@@ -187,6 +195,14 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     webhooks: {
       secret: env.WEBHOOK_SECRET,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE,
+      timeoutMs: env.WEBHOOK_TIMEOUT,
+      pollIntervalMs: env.WEBHOOK_POLL_INTERVAL,
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    },
+    analytics: {
+      retentionDays: env.EVENT_RETENTION_DAYS,
     },
     log: {
       level: env.LOG_LEVEL,

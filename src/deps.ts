@@ -30,6 +30,11 @@ import { createTokenService, type TokenService } from './tokens/token-service.ts
 import { createTokenAccess } from './tokens/token-access.ts';
 import { createTokenValidatorRegistry, type TokenValidatorRegistry } from './tokens/token-validators.ts';
 import type { ServingEvents } from './serving/serve-events.ts';
+import { createAnalyticsService, type AnalyticsService } from './analytics/analytics-service.ts';
+import { createDownloadFactsCache } from './analytics/download-facts.ts';
+import { createEventRetention, type EventRetention } from './analytics/event-retention.ts';
+import { createIntakeService, type IntakeService } from './analytics/intake-service.ts';
+import { createRollupKeys } from './analytics/rollup-dimensions.ts';
 
 /** Every in-process event, by name (the README lists them for extensions). */
 export type AppEvents = DownloadEvents & ServingEvents;
@@ -56,6 +61,10 @@ export interface AppDeps {
   /** Extensions add token validators here (README "Tokens"). */
   tokenValidators: TokenValidatorRegistry;
   ingestNginxLog: ReturnType<typeof createNginxLogIngest>;
+  analytics: AnalyticsService;
+  intake: IntakeService;
+  /** Prunes raw events past EVENT_RETENTION_DAYS; main.ts starts it. */
+  eventRetention: EventRetention;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
 }
@@ -79,8 +88,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const repo = createDownloadRepository(db, database.kind);
   const downloads = createDownloadService({ db, repo, categories, files, clock, config, bus });
   const catalogue = createCatalogueService({ repo, categories, clock });
+  // What the rollups read while a batch is written (see there).
+  const facts = createDownloadFactsCache({ db, log });
+  await facts.load();
+  for (const type of ['download.created', 'download.updated', 'download.deprecated'] as const) bus.on(type, (d) => facts.refresh(d.id));
+  bus.on('download.deleted', (d) => facts.forget(d.id));
   const recorder = createDownloadRecorder({
-    write: createEventBatchWriter(database),
+    write: createEventBatchWriter(database, createRollupKeys(facts), {
+      prepare: (events) => facts.ensure(events.map((e) => e.downloadId)),
+    }),
     log,
     onBatch: (size) => metrics.groupCommitSize.observe(size),
   });
@@ -97,6 +113,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     complete: createCompletionWriter(database),
     refundToken: (id) => tokens.refund(id),
   });
+  const analytics = createAnalyticsService({ db });
+  const intake = createIntakeService({
+    db,
+    recorder,
+    clock,
+    retentionDays: config.analytics.retentionDays,
+    downloadIdOf: async (slug) => (await downloads.findBySlug(slug))?.id,
+  });
+  const eventRetention = createEventRetention({ db, clock, log, retentionDays: config.analytics.retentionDays });
 
   return {
     config,
@@ -119,8 +144,12 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     tokens,
     tokenValidators,
     ingestNginxLog,
+    analytics,
+    intake,
+    eventRetention,
     async close() {
       session.stop();
+      await eventRetention.stop();
       await recorder.drain();
       await bus.settled();
       await database.close();
