@@ -29,6 +29,7 @@ import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
 import { analyticsAdminRoutes, statsApiRoutes } from './analytics/analytics-routes.ts';
 import { CHART_SCRIPT_URL, serveChartScript } from './analytics/chart-asset.ts';
 import { intakeRoutes } from './analytics/intake-routes.ts';
+import { webhookAdminRoutes } from './webhooks/webhook-admin-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
   admin.use('/analytics', analyticsAdminRoutes({ analytics: deps.analytics, clock: deps.clock }));
+  admin.use('/webhooks', requirePermission('webhooks:manage'), webhookAdminRoutes({ webhooks: deps.webhooks, onRetry: () => deps.webhookWorker.poke() }));
   admin.use('/', adminHomeRoutes({ db }));
   app.use('/admin', admin);
 

@@ -37,6 +37,7 @@ async function main() {
   });
   const address = server.address() as AddressInfo;
   log.info({ port: address.port, host: address.address, database: config.database.kind, serveFrom: config.serving.mode }, `listening on http://${config.server.host}:${address.port}`);
+  deps.webhookWorker.start();
   deps.eventRetention.start();
 
   let stopping = false;
