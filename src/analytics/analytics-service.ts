@@ -171,14 +171,15 @@ export function createAnalyticsService(deps: { db: Db }) {
     return { id: 'types', title: 'By type', columns: ['Type', 'Downloads'], rows: single([...known, ...others], typeLabel) };
   }
 
+  /** In the order the page shows them (the CSV follows the same order). */
   const sectionsOf = [
-    simple('sources', 'By source', DIMENSIONS.source, 'Source', sourceLabel, undefined),
     simple('agents', 'Human and bot traffic', DIMENSIONS.agent, 'User agent', agentLabel, undefined, 'User agents are classified with isbot when the download happens.'),
+    simple('sources', 'By source', DIMENSIONS.source, 'Source', sourceLabel, undefined),
     topDownloads,
+    types,
     categories,
     simple('labels', 'By label', DIMENSIONS.label, 'Label', (k) => k, TOP, 'A download with several labels counts for each.'),
     simple('repositories', 'By repository', DIMENSIONS.repository, 'Repository', (k) => k),
-    types,
     simple('referrers', 'By referring site', DIMENSIONS.referrer, 'Referrer host', referrerLabel),
   ];
 
