@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The analytics dashboard in a real browser: the date range picker, charts actually drawn (their
  * data equals the tables, and their canvases have pixels), nothing refused by the CSP, and the
