@@ -28,6 +28,10 @@ import { serveHandlers } from './serving/serve-routes.ts';
 import { tokenAdminRoutes, tokenApiRoutes } from './tokens/token-routes.ts';
 import { generatedAdminRoutes } from './generators/generated-admin-routes.ts';
 import { archiveAdminRoutes, archiveApiRoutes } from './archives/archive-routes.ts';
+import { analyticsAdminRoutes, statsApiRoutes } from './analytics/analytics-routes.ts';
+import { CHART_SCRIPT_URL, serveChartScript } from './analytics/chart-asset.ts';
+import { intakeRoutes } from './analytics/intake-routes.ts';
+import { webhookAdminRoutes } from './webhooks/webhook-admin-routes.ts';
 
 export function createApp(deps: AppDeps): Express {
   const { config, log, metrics, users, downloads, categories, catalogue, files } = deps;
@@ -59,11 +63,17 @@ export function createApp(deps: AppDeps): Express {
   // Sessionless: health checks, metrics, assets.
   app.use(opsRoutes({ db, metrics }));
   app.use('/static', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', fallthrough: false }));
+  // The dashboard's charting library, from node_modules (same origin: the CSP allows no CDN).
+  app.get(CHART_SCRIPT_URL, serveChartScript);
+
+  // Download webhooks from other systems (WEBHOOK_SECRET; the raw body is kept for its HMAC).
+  app.use(intakeRoutes({ intake: deps.intake, secret: config.webhooks.secret }));
 
   // The JSON API authenticates with API keys only (no cookies, hence no CSRF).
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.get('/me', requireApiKey(users), (req, res) => res.json({ user: req.user }));
+  api.use(statsApiRoutes({ analytics: deps.analytics, clock: deps.clock, users }));
   api.use(requireApiKey(users, 'downloads:manage'), tokenApiRoutes({ tokens: deps.tokens, downloads, clock: deps.clock, config }));
   api.use('/downloads', requireApiKey(users, 'downloads:manage'), downloadApiRoutes({ downloads, categories, files, config, generated: deps.generatedDownloads }));
   api.use('/archives', requireApiKey(users, 'downloads:manage'), archiveApiRoutes({ importer: deps.archives, categories, files, config }));
@@ -89,6 +99,8 @@ export function createApp(deps: AppDeps): Express {
   admin.use('/downloads', requirePermission('downloads:manage'), downloadAdminRoutes({ downloads, categories, files, config }));
   admin.use('/archives', requirePermission('downloads:manage'), archiveAdminRoutes({ importer: deps.archives, categories, files, config }));
   admin.use('/categories', requirePermission('downloads:manage'), categoryAdminRoutes({ categories }));
+  admin.use('/analytics', analyticsAdminRoutes({ analytics: deps.analytics, clock: deps.clock }));
+  admin.use('/webhooks', requirePermission('webhooks:manage'), webhookAdminRoutes({ webhooks: deps.webhooks, onRetry: () => deps.webhookWorker.poke() }));
   admin.use('/', adminHomeRoutes({ db }));
   app.use('/admin', admin);
 

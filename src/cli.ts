@@ -98,6 +98,12 @@ const commands: Record<string, Command> = {
       }
     },
   },
+  'prune-events': {
+    usage: 'prune-events   (deletes download events older than EVENT_RETENTION_DAYS; counts and rollups stay)',
+    async run(_args, deps, io) {
+      io.out(JSON.stringify(await deps.eventRetention.prune()));
+    },
+  },
   adddownloads: {
     usage: 'adddownloads <folder> [--category NAME] [-r] [--publish]',
     run: (args, deps, io) => addDownloads(args, deps, io),

@@ -140,6 +140,14 @@ const envSchema = z
     DOWNLOAD_TMP_TTL: duration.pipe(z.number().min(60_000, 'must be at least 1m')).default(24 * 3_600_000),
     DOWNLOAD_TMP_QUOTA: byteSize.default(1024 ** 3),
     DOWNLOAD_TMP_SWEEP_INTERVAL: duration.default(10 * 60_000),
+    /** Raw download events older than this are pruned; counters and rollups stay. */
+    EVENT_RETENTION_DAYS: int(2, 36_500).default(90),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+    WEBHOOK_RETRY_BASE: duration.default(30_000),
+    WEBHOOK_TIMEOUT: duration.default(10_000),
+    WEBHOOK_POLL_INTERVAL: duration.default(2000),
+    /** Outgoing webhooks to loopback, private and link-local addresses (SSRF); tests and intranets. */
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
   })
   .superRefine((env, ctx) => {
     if (env.DOWNLOAD_SERVE_FROM === 'REMOTE' && !env.DOWNLOAD_REMOTE_BASE_URL) {
@@ -215,6 +223,14 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     webhooks: {
       secret: env.WEBHOOK_SECRET,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE,
+      timeoutMs: env.WEBHOOK_TIMEOUT,
+      pollIntervalMs: env.WEBHOOK_POLL_INTERVAL,
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    },
+    analytics: {
+      retentionDays: env.EVENT_RETENTION_DAYS,
     },
     log: {
       level: env.LOG_LEVEL,

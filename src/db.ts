@@ -77,6 +77,10 @@ export async function createDatabase(database: Config['database']): Promise<Data
     };
   }
   const pool = new pg.Pool({ connectionString: database.url, max: database.poolMax });
+  // An idle connection the server closes (a restart, pg_terminate_backend, a dropped test
+  // database while pool.end() is still closing it) is emitted on the pool; without a listener
+  // that would crash the process. The pool has already dropped it; the next query reconnects.
+  pool.on('error', () => undefined);
   const { PrismaClient } = await import('./generated/postgres/client.ts');
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) }) as unknown as Db;
   return {

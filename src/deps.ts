@@ -33,6 +33,14 @@ import { createTokenValidatorRegistry, type TokenValidatorRegistry } from './tok
 import type { ServingEvents } from './serving/serve-events.ts';
 import { createGeneratedDownloads, type GeneratedDownloads } from './generators/generated-downloads.ts';
 import { createGeneratedDownloadService, type GeneratedDownloadService } from './generators/generated-download-service.ts';
+import { createAnalyticsService, type AnalyticsService } from './analytics/analytics-service.ts';
+import { createDownloadFactsCache } from './analytics/download-facts.ts';
+import { createEventRetention, type EventRetention } from './analytics/event-retention.ts';
+import { createIntakeService, type IntakeService } from './analytics/intake-service.ts';
+import { createRollupKeys } from './analytics/rollup-dimensions.ts';
+import { createRequestedWebhooks } from './webhooks/requested-webhooks.ts';
+import { createWebhookService, type WebhookService } from './webhooks/webhook-service.ts';
+import { createWebhookWorker, type WebhookWorker } from './webhooks/webhook-worker.ts';
 
 /** Every in-process event, by name (the README lists them for extensions). */
 export type AppEvents = DownloadEvents & ServingEvents;
@@ -63,6 +71,13 @@ export interface AppDeps {
   /** Generator kinds (extensions register theirs here: README "Generated downloads"), cache, cleanup. */
   generated: GeneratedDownloads;
   generatedDownloads: GeneratedDownloadService;
+  analytics: AnalyticsService;
+  intake: IntakeService;
+  webhooks: WebhookService;
+  /** Delivers the webhook outbox; main.ts starts it. */
+  webhookWorker: WebhookWorker;
+  /** Prunes raw events past EVENT_RETENTION_DAYS; main.ts starts it. */
+  eventRetention: EventRetention;
   /** Finishes pending work (queued writes, workers) before the database closes. */
   close(): Promise<void>;
 }
@@ -87,8 +102,20 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const downloads = createDownloadService({ db, dbKind: database.kind, repo, categories, files, clock, config, bus });
   const catalogue = createCatalogueService({ repo, categories, clock });
   const archives = createArchiveImporter({ downloads, categories, files, config });
+  // What the rollups and download.requested webhooks read while a batch is written (see there).
+  const facts = createDownloadFactsCache({ db, log });
+  await facts.load();
+  for (const type of ['download.created', 'download.updated', 'download.deprecated'] as const) bus.on(type, (d) => facts.refresh(d.id));
+  bus.on('download.deleted', (d) => facts.forget(d.id));
+  const requested = createRequestedWebhooks({ db, clock, log, describe: (id) => facts.get(id) });
   const recorder = createDownloadRecorder({
-    write: createEventBatchWriter(database),
+    write: createEventBatchWriter(database, createRollupKeys(facts), {
+      prepare: (events) => {
+        const loading = [facts.ensure(events.map((e) => e.downloadId)), requested.prepare()].filter((p) => p !== undefined);
+        return loading.length ? Promise.all(loading).then(() => undefined) : undefined;
+      },
+      outbox: (inserted) => requested.outbox(inserted),
+    }),
     log,
     onBatch: (size) => metrics.groupCommitSize.observe(size),
   });
@@ -107,6 +134,22 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     complete: createCompletionWriter(database),
     refundToken: (id) => tokens.refund(id),
   });
+  const analytics = createAnalyticsService({ db });
+  const intake = createIntakeService({
+    db,
+    recorder,
+    clock,
+    retentionDays: config.analytics.retentionDays,
+    downloadIdOf: async (slug) => (await downloads.findBySlug(slug))?.id,
+  });
+  const webhookWorker = createWebhookWorker({ db, clock, log, config: config.webhooks });
+  const webhooks = createWebhookService({
+    db,
+    clock,
+    allowPrivateTargets: config.webhooks.allowPrivateTargets,
+    onChange: () => requested.invalidate(),
+  });
+  const eventRetention = createEventRetention({ db, clock, log, retentionDays: config.analytics.retentionDays });
 
   return {
     config,
@@ -132,8 +175,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     ingestNginxLog,
     generated,
     generatedDownloads,
+    analytics,
+    intake,
+    webhooks,
+    webhookWorker,
+    eventRetention,
     async close() {
       session.stop();
+      await webhookWorker.stop();
+      await eventRetention.stop();
       await recorder.drain();
       await bus.settled();
       await database.close();

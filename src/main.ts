@@ -38,6 +38,8 @@ async function main() {
   const address = server.address() as AddressInfo;
   log.info({ port: address.port, host: address.address, database: config.database.kind, serveFrom: config.serving.mode }, `listening on http://${config.server.host}:${address.port}`);
   const sweeper = deps.generated.startSweeper(log);
+  deps.webhookWorker.start();
+  deps.eventRetention.start();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,7 +1,7 @@
 /**
  * The webhook outbox: one WebhookDelivery row per subscribed endpoint, written with the
  * transaction client of the change it reports, so a change and its notification commit (or
- * roll back) together. A worker delivers the rows later (events/webhook-worker.ts).
+ * roll back) together. A worker delivers the rows later (webhooks/webhook-worker.ts).
  */
 import type { Tx } from '../db.ts';
 

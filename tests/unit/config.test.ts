@@ -93,6 +93,26 @@ describe('configuration', () => {
     expect(problems.map((p) => p.split(':')[0])).toEqual(['IMAGE_MAX_PIXELS', 'RENDER_TIMEOUT', 'RENDER_CONCURRENCY', 'DOWNLOAD_TMP_TTL']);
   });
 
+  test('analytics and webhook settings have their documented defaults and bounds', () => {
+    const config = loadConfig({});
+    expect(config.analytics).toEqual({ retentionDays: 90 });
+    expect(config.webhooks).toEqual({
+      secret: undefined,
+      maxAttempts: 10,
+      retryBaseMs: 30_000,
+      timeoutMs: 10_000,
+      pollIntervalMs: 2000,
+      allowPrivateTargets: false,
+    });
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'yes', WEBHOOK_RETRY_BASE: '250ms' }).webhooks).toMatchObject({ allowPrivateTargets: true, retryBaseMs: 250 });
+    // Fewer than two days would forget repeated webhook deliveries inside their 24-hour window.
+    expect(problemsOf({ EVENT_RETENTION_DAYS: '1' })[0]).toMatch(/^EVENT_RETENTION_DAYS/);
+    expect(problemsOf({ WEBHOOK_MAX_ATTEMPTS: '0', WEBHOOK_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^WEBHOOK_SECRET: must be at least 16 characters$/),
+      expect.stringMatching(/^WEBHOOK_MAX_ATTEMPTS/),
+    ]);
+  });
+
   test('the configuration is frozen', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.server)).toBe(true);
