@@ -17,7 +17,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { exposeFlash } from './http/flash.ts';
 import { requestContext } from './http/request-context.ts';
 import { noStore, securityHeaders } from './http/security-headers.ts';
-import { sessionIfCookie } from './http/session.ts';
+import { saveSessionBeforeRedirect, sessionIfCookie } from './http/session.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { categoryAdminRoutes } from './downloads/category-admin-routes.ts';
 import { downloadAdminRoutes } from './downloads/download-admin-routes.ts';
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   // Browser routes below carry a session.
-  app.use(deps.session.handler);
+  app.use(deps.session.handler, saveSessionBeforeRedirect);
   app.use(loadSessionUser(users));
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   app.use(exposeFlash);

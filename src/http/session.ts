@@ -45,6 +45,21 @@ export function createSessionMiddleware(config: Config, db: Db, secret: string):
 }
 
 /**
+ * Saves the session before a redirect goes out. express-session sends a response's headers
+ * before its own save has finished, and a browser follows a 303 on the headers alone: the next
+ * page could load the session from before the change and lose a flash message ("The token was
+ * revoked") that the save commits a moment later.
+ */
+export const saveSessionBeforeRedirect: RequestHandler = (req, res, next) => {
+  const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+  res.redirect = ((...args: unknown[]) => {
+    if (!req.session) return redirect(...args);
+    req.session.save((error) => (error ? next(error) : redirect(...args)));
+  }) as typeof res.redirect;
+  next();
+};
+
+/**
  * The session middleware (and what follows it) only for requests that bring a session cookie:
  * an anonymous download should not mint a session object it will never use.
  */
