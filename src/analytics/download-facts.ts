@@ -69,6 +69,8 @@ export function createDownloadFactsCache(deps: { db: Db; log: Logger; maxAgeMs?:
   let reloading: Promise<void> | undefined;
   /** ids asked for that do not exist, so a stream of events for a deleted id costs one query */
   const missing = new Set<number>();
+  let queued: Set<number> | undefined;
+  let flush: Promise<void> | undefined;
 
   async function load() {
     const started = Date.now();
@@ -86,9 +88,20 @@ export function createDownloadFactsCache(deps: { db: Db; log: Logger; maxAgeMs?:
 
   return {
     load,
-    async refresh(id) {
+    refresh(id) {
       missing.delete(id);
-      await loadSome([id]);
+      // An archive import changes a thousand downloads in one go: their refreshes, asked for in
+      // the same turn of the event loop, become one query per 500 instead of one each.
+      if (!queued) {
+        const batch = (queued = new Set());
+        flush = new Promise((resolve) => setImmediate(resolve)).then(async () => {
+          queued = undefined;
+          const ids = [...batch];
+          for (let i = 0; i < ids.length; i += 500) await loadSome(ids.slice(i, i + 500));
+        });
+      }
+      queued.add(id);
+      return flush!;
     },
     forget(id) {
       facts.delete(id);

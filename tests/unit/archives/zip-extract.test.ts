@@ -75,6 +75,24 @@ describe('extracting the named entries', () => {
     expect(fs.readdirSync(staging)).toEqual([]);
   });
 
+  test.each([
+    ['more', 10],
+    ['less', 5000],
+  ])('a small deflated entry (inflated whole) that holds %s than it declares is ZIP_CORRUPT, nothing left', async (_label, declaredSize) => {
+    const zip = writeZip(dir, { 'manifest.xml': '<manifest/>', 'a.txt': { data: 'abc'.repeat(1000), declaredSize } });
+    const error = await rejectionOf(extractEntries(zip, ['a.txt'], staging, LIMITS));
+    expect(error).toMatchObject({ status: 422, code: 'ZIP_CORRUPT', details: { entry: 'a.txt' } });
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
+  test('a deflated entry larger than the read buffer is streamed and arrives intact', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    const zip = writeZip(dir, { 'manifest.xml': '<manifest/>', 'big.bin': big, 'small.txt': 'small '.repeat(100) });
+    const files = await extractEntries(zip, ['big.bin', 'small.txt'], staging, LIMITS);
+    expect(files.get('big.bin')).toMatchObject({ size: big.length, sha256: sha256(big) });
+    expect(fs.readFileSync(files.get('small.txt')!.path, 'utf8')).toBe('small '.repeat(100));
+  });
+
   test('a server-side fault (staging folder missing) is not dressed up as a 422', async () => {
     const zip = writeZip(dir, { 'manifest.xml': '<manifest/>', 'a.txt': 'a' });
     const error = await rejectionOf(extractEntries(zip, ['a.txt'], path.join(staging, 'gone'), LIMITS));
