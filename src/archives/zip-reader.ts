@@ -220,8 +220,10 @@ async function inflateWhole(zipfile: ZipFile, walked: WalkedEntry, handle: FileH
     if (bytesRead === 0) throw new Error(`unexpected end of file in entry ${walked.name}`);
     length += bytesRead;
   }
-  // One byte more than declared is enough to see that an entry lies about its size.
-  const data = await inflateRaw(buffer.subarray(0, length), { maxOutputLength: uncompressedSize + 1 }).catch((error: NodeJS.ErrnoException) => {
+  // One byte more than declared is enough to see that an entry lies about its size, and one
+  // output chunk for the whole entry saves a main-thread callback per default 16 KiB chunk.
+  const output = uncompressedSize + 1;
+  const data = await inflateRaw(buffer.subarray(0, length), { maxOutputLength: output, chunkSize: Math.max(output, 1024) }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'ERR_BUFFER_TOO_LARGE' ? new Error(`more data than declared in entry ${walked.name}`) : error;
   });
   meter.update(data);
