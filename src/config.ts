@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isHttpUrlWithoutCredentials } from './lib/urls.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -66,14 +67,7 @@ const databaseUrl = z
 const httpUrl = z
   .string()
   .trim()
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-    } catch {
-      return false;
-    }
-  }, 'expected an http(s) URL without credentials');
+  .refine(isHttpUrlWithoutCredentials, 'expected an http(s) URL without credentials');
 
 /** Environment variables as they arrive: every value a string, every default written here. */
 const envSchema = z

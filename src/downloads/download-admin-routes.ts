@@ -65,35 +65,13 @@ export function downloadAdminRoutes(deps: {
     });
   }
 
-  /** Form values for an existing download, in the shapes the form fields use. */
-  function formValues(d: DownloadRecord): Record<string, unknown> {
-    return {
-      title: d.title,
-      slug: d.slug,
-      description: d.description,
-      fileName: d.fileName ?? '',
-      remoteUrl: d.remoteUrl ?? '',
-      primaryCategoryId: d.primaryCategoryId ?? '',
-      categoryIds: d.categories.map((c) => c.categoryId),
-      labels: d.labels.map((l) => formatLabel(l.label)).join(', '),
-      state: d.state,
-      visible: d.visible,
-      publishOn: d.publishOn?.toISOString().slice(0, 16) ?? '',
-      retractOn: d.retractOn?.toISOString().slice(0, 16) ?? '',
-      requiresToken: d.requiresToken,
-      tokenMaxDownloads: d.tokenMaxDownloads ?? '',
-      tokenValidityDays: d.tokenValidityDays ?? '',
-      deprecated: d.deprecated,
-      successorSlug: d.successor?.slug ?? '',
-    };
-  }
 
   /** Validation problems go back to the form (or the script) with the values as typed. */
   async function refuse(req: Request, res: Response, download: DownloadRecord | undefined, error: unknown) {
     const appError = toAppError(error);
     if (!(error instanceof AppError || error instanceof ZodError) || appError.status >= 500) throw error;
     if (wantsJson(req)) throw appError;
-    const values = { ...(download ? formValues(download) : {}), ...pickSent(req.body ?? {}, true) };
+    const values = { ...(download ? downloadFormValues(download) : {}), ...pickSent(req.body ?? {}, true) };
     await renderForm(res, download, values, appError);
   }
 
@@ -159,7 +137,7 @@ export function downloadAdminRoutes(deps: {
     if (!download) throw new AppError(404, 'This download does not exist.');
     // Generated downloads have their own form (src/generators/generated-admin-routes.ts).
     if (download.generator) return res.redirect(302, `/admin/downloads/generated/${download.id}`);
-    await renderForm(res, download, formValues(download));
+    await renderForm(res, download, downloadFormValues(download));
   });
 
   router.post('/:id', upload, async (req, res) => {
@@ -190,4 +168,27 @@ export function downloadAdminRoutes(deps: {
   });
 
   return router;
+}
+
+/** Form values for an existing download, in the shapes the form fields use. */
+export function downloadFormValues(d: DownloadRecord): Record<string, unknown> {
+  return {
+    title: d.title,
+    slug: d.slug,
+    description: d.description,
+    fileName: d.fileName ?? '',
+    remoteUrl: d.remoteUrl ?? '',
+    primaryCategoryId: d.primaryCategoryId ?? '',
+    categoryIds: d.categories.map((c) => c.categoryId),
+    labels: d.labels.map((l) => formatLabel(l.label)).join(', '),
+    state: d.state,
+    visible: d.visible,
+    publishOn: d.publishOn?.toISOString().slice(0, 16) ?? '',
+    retractOn: d.retractOn?.toISOString().slice(0, 16) ?? '',
+    requiresToken: d.requiresToken,
+    tokenMaxDownloads: d.tokenMaxDownloads ?? '',
+    tokenValidityDays: d.tokenValidityDays ?? '',
+    deprecated: d.deprecated,
+    successorSlug: d.successor?.slug ?? '',
+  };
 }

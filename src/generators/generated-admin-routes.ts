@@ -8,6 +8,7 @@ import { Router, type Request, type Response } from 'express';
 import { ZodError } from 'zod';
 import type { Config } from '../config.ts';
 import type { CategoryService } from '../downloads/category-service.ts';
+import { downloadFormValues } from '../downloads/download-admin-routes.ts';
 import type { DownloadRecord } from '../downloads/download-repository.ts';
 import { pickSent } from '../downloads/download-schemas.ts';
 import type { DownloadService } from '../downloads/download-service.ts';
@@ -58,28 +59,12 @@ export function generatedAdminRoutes(deps: {
     });
   }
 
-  /** The download's values in the form's shapes (as download-admin-routes.ts has them), and the kind's settings. */
-  function formValues(d: DownloadRecord): Record<string, unknown> {
-    return {
-      title: d.title,
-      slug: d.slug,
-      description: d.description,
-      fileName: d.fileName ?? '',
-      primaryCategoryId: d.primaryCategoryId ?? '',
-      categoryIds: d.categories.map((c) => c.categoryId),
-      labels: d.labels.map((l) => formatLabel(l.label)).join(', '),
-      state: d.state,
-      visible: d.visible,
-      publishOn: d.publishOn?.toISOString().slice(0, 16) ?? '',
-      retractOn: d.retractOn?.toISOString().slice(0, 16) ?? '',
-      requiresToken: d.requiresToken,
-      tokenMaxDownloads: d.tokenMaxDownloads ?? '',
-      tokenValidityDays: d.tokenValidityDays ?? '',
-      deprecated: d.deprecated,
-      successorSlug: d.successor?.slug ?? '',
-      ...(JSON.parse(d.generator!.settings) as Record<string, unknown>),
-    };
-  }
+  /** The download's values in the form's shapes, and the kind's settings. */
+  const formValues = (d: DownloadRecord): Record<string, unknown> => ({
+    ...downloadFormValues(d),
+    ...(JSON.parse(d.generator!.settings) as Record<string, unknown>),
+  });
+
 
   const initialValues = (kind: GeneratorKind<unknown>) => ({
     state: 'unpublished',

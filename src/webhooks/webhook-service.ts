@@ -10,6 +10,7 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../db.ts';
 import { notFound, unprocessable } from '../errors.ts';
 import { WEBHOOK_EVENT_TYPES } from '../events/outbox.ts';
+import { isHttpUrlWithoutCredentials } from '../lib/urls.ts';
 import { isPrivateAddress } from './address-policy.ts';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
@@ -19,14 +20,7 @@ const endpointInput = z.object({
     .string()
     .trim()
     .max(2000, 'The URL is at most 2000 characters.')
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-      } catch {
-        return false;
-      }
-    }, 'The URL must be an http:// or https:// address without a user name or password.'),
+    .refine(isHttpUrlWithoutCredentials, 'The URL must be an http:// or https:// address without a user name or password.'),
   secret: z
     .string()
     .trim()
