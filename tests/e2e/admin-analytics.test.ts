@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
-import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { createUser } from '../helpers/auth.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { chromiumBinary, skipWithout } from '../helpers/env.ts';
 import { buildDownload } from '../helpers/factories.ts';
@@ -54,11 +54,7 @@ describe.skipIf(skipWithout(chromiumBinary))('the analytics dashboard in a real 
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
     const analyst = await createUser(t, 'analyst', 'anna');
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(analyst.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/admin`);
+    await signIn(page, base, analyst.username);
   });
   afterAll(async () => {
     await browser?.close();

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { createUser } from '../helpers/auth.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { TEST_TMP, chromiumBinary, skipWithout } from '../helpers/env.ts';
 import { buildDownload, listFiles } from '../helpers/factories.ts';
@@ -30,11 +30,7 @@ describe.skipIf(skipWithout(chromiumBinary))('an editor imports an archive in a 
     dir = fs.mkdtempSync(path.join(TEST_TMP, 'e2e-archive-'));
     const editor = await createUser(t, 'editor', 'archie');
     page = await openPage(browser);
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(editor.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/admin`);
+    await signIn(page, base, editor.username);
   });
   afterAll(async () => {
     await browser?.close();
@@ -129,11 +125,7 @@ describe.skipIf(skipWithout(chromiumBinary))('an editor imports an archive in a 
     const context = await browser.newContext({ javaScriptEnabled: false });
     try {
       const plain = await context.newPage();
-      await plain.goto(`${base}/login`);
-      await plain.getByLabel('Username').fill('archie');
-      await plain.getByLabel('Password').fill(PASSWORD);
-      await plain.getByRole('button', { name: 'Sign in' }).click();
-      await plain.waitForURL(`${base}/admin`);
+      await signIn(plain, base, 'archie');
       const zip = path.join(dir, 'plain.zip');
       fs.writeFileSync(zip, buildZip({ 'manifest.xml': '<manifest><file><name>plain.txt</name><summary>Plain</summary></file></manifest>', 'plain.txt': 'P' }));
       await plain.goto(`${base}/admin/archives`);

@@ -9,8 +9,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { createUser } from '../helpers/auth.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { TEST_TMP, chromiumBinary, skipWithout } from '../helpers/env.ts';
 import { cachedFiles } from '../helpers/generated.ts';
@@ -38,11 +38,7 @@ describe.skipIf(skipWithout(chromiumBinary))('an editor makes a generated downlo
       if (message.type() === 'error' && !/status of 422/.test(message.text())) problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(editor.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/admin`);
+    await signIn(page, base, editor.username);
   });
   afterAll(async () => {
     await browser?.close();

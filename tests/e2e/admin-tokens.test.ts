@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { createUser } from '../helpers/auth.ts';
+import { launchBrowser, signIn } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { chromiumBinary, skipWithout } from '../helpers/env.ts';
 import { buildDownload } from '../helpers/factories.ts';
@@ -23,11 +23,7 @@ describe.skipIf(skipWithout(chromiumBinary))('the Tokens tab in a real browser',
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     const editor = await createUser(t, 'editor', 'tess');
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(editor.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/admin`);
+    await signIn(page, base, editor.username);
   });
   afterAll(async () => {
     await browser?.close();

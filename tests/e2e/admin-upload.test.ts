@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, createUser } from '../helpers/auth.ts';
-import { launchBrowser, openPage } from '../helpers/browser.ts';
+import { createUser } from '../helpers/auth.ts';
+import { launchBrowser, openPage, signIn } from '../helpers/browser.ts';
 import { startTestApp, type TestApp } from '../helpers/context.ts';
 import { TEST_TMP, chromiumBinary, skipWithout } from '../helpers/env.ts';
 
@@ -25,11 +25,7 @@ describe.skipIf(skipWithout(chromiumBinary))('an editor publishes a download in 
     fs.writeFileSync(upload, content);
     const editor = await createUser(t, 'editor', 'edith');
     page = await openPage(browser);
-    await page.goto(`${base}/login`);
-    await page.getByLabel('Username').fill(editor.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/admin`);
+    await signIn(page, base, editor.username);
   });
   afterAll(async () => {
     await browser?.close();

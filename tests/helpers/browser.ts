@@ -3,6 +3,7 @@
  * Playwright gives every launch a fresh temporary profile of its own.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PASSWORD } from './auth.ts';
 import { chromiumBinary } from './env.ts';
 
 export async function launchBrowser(): Promise<Browser> {
@@ -31,4 +32,13 @@ export async function openPage(browser: Browser): Promise<Page> {
   const page = await browser.newPage();
   page.setDefaultTimeout(15_000);
   return page;
+}
+
+/** Signs in through the login form as a user made with the helpers' PASSWORD, and waits for /admin. */
+export async function signIn(page: Page, base: string, username: string): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/admin`);
 }
