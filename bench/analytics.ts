@@ -27,6 +27,7 @@ import { createDeps } from '../src/deps.ts';
 import type { DownloadEventRow } from '../src/events/download-recorder.ts';
 import { createEventBatchWriter } from '../src/events/event-batch-writer.ts';
 import { newEventId } from '../src/lib/event-ids.ts';
+import { median } from './lib/tools.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -282,7 +283,6 @@ async function timed(url: string): Promise<number> {
   if (res.status !== 200 || body.length < 1000) throw new Error(`${url}: ${res.status}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 for (const [name, url] of [
   [`GET /admin/analytics?from=${from}&to=${to}`, `${base}/admin/analytics?from=${from}&to=${to}`],

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { freePort } from '../tests/helpers/nginx.ts';
 import { runCli, startServerProcess } from '../tests/helpers/processes.ts';
+import { median } from './lib/tools.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +43,6 @@ function seconds<T>(work: () => T): [T, number] {
   return [result, Number(process.hrtime.bigint() - start) / 1e9];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
 fs.mkdirSync(outRoot, { recursive: true });

@@ -25,7 +25,7 @@ import { nginxBinary } from '../tests/helpers/env.ts';
 import { freePort, startNginx } from '../tests/helpers/nginx.ts';
 import { startServerProcess } from '../tests/helpers/processes.ts';
 import { BENCH_OVERLAY, photoLikeBackground } from './lib/backgrounds.ts';
-import { curlDownload, run, wrk, type WrkResult } from './lib/tools.ts';
+import { cleanupOnExit, curlDownload, run, wrk, type WrkResult } from './lib/tools.ts';
 
 const GOAL = 0.7;
 const NAME = 'Ada Lovelace';
@@ -56,12 +56,8 @@ const settings = {
   misses: whole('misses', 0),
 };
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-async function cleanUp() {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups.length = 0;
-}
-process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+// Everything started is stopped again, also on Ctrl-C.
+const { cleanups, cleanUp } = cleanupOnExit();
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

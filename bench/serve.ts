@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { nginxBinary } from '../tests/helpers/env.ts';
 import { freePort, startNginx, type RunningNginx } from '../tests/helpers/nginx.ts';
 import { startRealServePath, type BenchFile } from './lib/real-serve-path.ts';
-import { curlDownload, run, wrk, type WrkResult } from './lib/tools.ts';
+import { cleanupOnExit, curlDownload, median, run, wrk, type WrkResult } from './lib/tools.ts';
 
 const MEDIA_URL = '/media/';
 const SMALL_SIZE = 10 * 1024;
@@ -67,12 +67,7 @@ const settings = {
 };
 
 // Everything started is stopped again, also on Ctrl-C.
-const cleanups: (() => Promise<unknown> | void)[] = [];
-async function cleanUp() {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups.length = 0;
-}
-process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+const { cleanups, cleanUp } = cleanupOnExit();
 
 // --- the files ---------------------------------------------------------------------------------
 
@@ -175,7 +170,6 @@ async function measureThroughput(scenarios: Scenario[], size: number): Promise<M
   for (let i = 0; i < settings.bigRuns; i++) {
     for (const scenario of scenarios) speeds.get(scenario.id)!.push((await curlDownload(scenario.url!)).megabytesPerSecond);
   }
-  const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
   return new Map([...speeds].map(([id, values]) => [id, median(values)]));
 }
 

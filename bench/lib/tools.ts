@@ -81,3 +81,20 @@ export async function curlDownload(url: string): Promise<CurlResult> {
   const [status, bytes, speed] = stdout.trim().split(' ').map(Number);
   return { status: status!, bytes: bytes!, megabytesPerSecond: speed! / 1e6 };
 }
+
+/** The middle value of a run's figures (the upper of the two middles for an even count). */
+export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * What a benchmark starts (servers, nginx, its folder) is pushed here and stopped again, last
+ * first, by `cleanUp()` at the end or on Ctrl-C.
+ */
+export function cleanupOnExit() {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  async function cleanUp() {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    cleanups.length = 0;
+  }
+  process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+  return { cleanups, cleanUp };
+}
