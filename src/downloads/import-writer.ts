@@ -4,6 +4,7 @@
  * history. An archive of a thousand files is then a few dozen statements rather than several
  * thousand round trips, which is what keeps an import close to the time `unzip` needs.
  */
+import { join, sqltag as sql } from '@prisma/client/runtime/client';
 import type { Tx } from '../db.ts';
 import type { IncomingFile } from './download-service.ts';
 import { formatLabel, type LabelParts } from './labels.ts';
@@ -89,24 +90,25 @@ async function ensureLabels(tx: Tx, labels: LabelParts[]): Promise<Map<string, n
   return ids;
 }
 
+/**
+ * The new rows as one raw multi-row INSERT per chunk. Prisma's createMany builds and interprets
+ * its query in JavaScript at about 25 MB of short-lived objects per 200 downloads, which was
+ * most of an import's memory peak; the raw statement costs a tenth of that. Dates are given
+ * explicitly (the adapters store them as Prisma does) since Prisma fills @default(now()) and
+ * @updatedAt itself; the other columns keep their database defaults.
+ */
 async function insertDownloads(tx: Tx, rows: ImportRows): Promise<number[]> {
   const idBySlug = new Map<string, number>();
   for (const part of chunks(rows.creates)) {
-    const inserted = await tx.download.createManyAndReturn({
-      data: part.map((c) => ({
-        slug: c.slug,
-        title: c.title,
-        description: c.description,
-        kind: 'file',
-        fileName: c.fileName,
-        ...c.columns,
-        state: rows.state,
-        primaryCategoryId: rows.primaryCategoryId,
-        createdById: rows.createdById,
-      })),
-      select: { id: true, slug: true },
-    });
-    for (const row of inserted) idBySlug.set(row.slug, row.id);
+    const values = part.map(
+      (c) =>
+        sql`(${c.slug}, ${c.title}, ${c.description}, 'file', ${c.fileName}, ${c.columns.fileKey}, ${c.columns.originalName}, ${c.columns.size}, ${c.columns.sha256}, ${c.columns.mimeType}, ${c.columns.fileUpdatedAt}, ${rows.state}, ${rows.primaryCategoryId}, ${rows.createdById}, ${rows.now}, ${rows.now})`,
+    );
+    const inserted = await tx.$queryRaw<{ id: number | bigint; slug: string }[]>`
+      INSERT INTO "Download" ("slug", "title", "description", "kind", "fileName", "fileKey", "originalName", "size", "sha256", "mimeType", "fileUpdatedAt", "state", "primaryCategoryId", "createdById", "createdAt", "updatedAt")
+      VALUES ${join(values)}
+      RETURNING "id", "slug"`;
+    for (const row of inserted) idBySlug.set(row.slug, Number(row.id));
   }
   return rows.creates.map((c) => idBySlug.get(c.slug)!);
 }
@@ -147,7 +149,10 @@ async function replaceFiles(tx: Tx, rows: ImportRows): Promise<Set<number>> {
 
 async function linkLabels(tx: Tx, items: { downloadId: number; labels: LabelParts[] }[], labelIds: Map<string, number>): Promise<void> {
   const links = items.flatMap(({ downloadId, labels }) => [...new Set(labels.map((l) => labelIds.get(formatLabel(l))!))].map((labelId) => ({ downloadId, labelId })));
-  for (const part of chunks(links, 400)) await tx.downloadLabel.createMany({ data: part });
+  // Raw for the same reason as insertDownloads: a thousand downloads have thousands of links.
+  for (const part of chunks(links, 400)) {
+    await tx.$executeRaw`INSERT INTO "DownloadLabel" ("downloadId", "labelId") VALUES ${join(part.map((l) => sql`(${l.downloadId}, ${l.labelId})`))}`;
+  }
 }
 
 /** Flag, deprecated label (added to the labels it has) and successor; the first deprecation date stays. */

@@ -161,6 +161,28 @@ describe('creating downloads', () => {
     expect(row.labels.map((l) => `${l.label.class}:${l.label.name}`)).toEqual(['Version:1.10']);
   });
 
+  test('imported rows are stored as Prisma stores a download made in the admin: defaults, counters and dates alike', async () => {
+    await buildDownload(t, { title: 'Made in the admin' });
+    const before = new Date();
+    const res = await importZip(archive([{ name: 'a.bin', summary: 'Imported', labels: ['Type:Docs'] }], { 'a.bin': 'A' })).expect(200);
+    const after = new Date();
+    const imported = await t.db.download.findUniqueOrThrow({ where: { slug: res.body.created[0] }, include: { labels: { include: { label: true } } } });
+    expect(imported).toMatchObject({ kind: 'file', visible: true, requiresToken: false, deprecated: false, downloadCount: 0n, fileDownloadCount: 0n, successorId: null });
+    expect(imported.labels.map((l) => `${l.label.class}:${l.label.name}`)).toEqual(['Type:Docs']);
+    for (const date of [imported.createdAt, imported.updatedAt, imported.fileUpdatedAt!]) {
+      expect(date.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+      expect(date.getTime()).toBeLessThanOrEqual(after.getTime());
+    }
+    // The stored text of the dates has the same shape for both rows (on SQLite a different
+    // format would sort and compare wrongly against the rows Prisma writes).
+    const stored = await t.db.$queryRawUnsafe<{ c: string; u: string; f: string }[]>(
+      'SELECT CAST("createdAt" AS TEXT) AS c, CAST("updatedAt" AS TEXT) AS u, CAST("fileUpdatedAt" AS TEXT) AS f FROM "Download" ORDER BY "id"',
+    );
+    const shape = (text: string) => text.replace(/\d/g, '9');
+    expect(stored).toHaveLength(2);
+    expect([shape(stored[1]!.c), shape(stored[1]!.u), shape(stored[1]!.f)]).toEqual([shape(stored[0]!.c), shape(stored[0]!.u), shape(stored[0]!.f)]);
+  });
+
   test('<tags><tag> is accepted as well as <labels><label> (the seed DTD names tags)', async () => {
     const zip = archive([{ raw: '<name>a.bin</name><summary>A</summary><tags><tag>Type:Docs</tag></tags>' }], { 'a.bin': 'A' });
     const res = await importZip(zip).expect(200);
