@@ -39,11 +39,14 @@ export async function startServerProcess(
   env: Record<string, string | undefined>,
   options: { compiled?: boolean } = {},
 ): Promise<ServerProcess> {
-  // compiled: dist/main.js, as `npm start` runs it (benchmarks); otherwise the sources through tsx.
-  const entry = options.compiled ? [path.join(PROJECT_ROOT, 'dist', 'main.js')] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')];
-  const child = spawn(process.execPath, entry, {
+  // compiled: dist/main.js through scripts/start-server.sh, as `npm start` runs it, memory
+  // settings included (benchmarks); otherwise the sources through tsx.
+  const [command, args] = options.compiled
+    ? ['sh', [path.join(PROJECT_ROOT, 'scripts', 'start-server.sh')]]
+    : [process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'main.ts')]];
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env }) },
+    env: { ...process.env, NODE: process.execPath, ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (env.PORT && env.PORT !== '0') return awaitHealthy(child, `http://127.0.0.1:${env.PORT}`);
