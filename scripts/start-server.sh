@@ -4,8 +4,8 @@
 # figures of the server people run. `exec` keeps one process: its PID is the server's.
 #
 # Three memory settings, measured (README "Memory"): over a 1 GiB upload the server peaked at
-# 151–170 MB without them and at 136 MB with them; the idle server went from 120–140 to about
-# 100 MB; the serving benchmark showed no loss beyond its run-to-run noise.
+# 151–170 MB without them and at 130–134 MB with them; the idle server settles at 96–100 MB
+# instead of 118–127 MB; the serving benchmark showed no loss beyond its run-to-run noise.
 # - MALLOC_MMAP_THRESHOLD_: glibc raises its mmap threshold each time a large buffer is freed;
 #   after that, start-up, upload and inflate buffers land in the main heap, which fragments and
 #   is not given back. A fixed threshold keeps large buffers in mmap, returned when freed.
