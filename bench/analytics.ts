@@ -27,7 +27,7 @@ import { createDeps } from '../src/deps.ts';
 import type { DownloadEventRow } from '../src/events/download-recorder.ts';
 import { createEventBatchWriter } from '../src/events/event-batch-writer.ts';
 import { newEventId } from '../src/lib/event-ids.ts';
-import { median } from './lib/tools.ts';
+import { benchOutDir, median } from './lib/tools.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -100,9 +100,7 @@ async function withAdmin<T>(url: string, work: (c: pg.Client) => Promise<T>): Pr
 
 // --- the database ----------------------------------------------------------------------------
 
-const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
-fs.mkdirSync(outRoot, { recursive: true });
-const outDir = fs.mkdtempSync(path.join(outRoot, 'analytics-'));
+const outDir = benchOutDir('analytics');
 let databaseUrl: string;
 let dropDatabase: (() => Promise<void>) | undefined;
 if (args.postgres) {

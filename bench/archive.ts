@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/config.ts';
 import { freePort } from '../tests/helpers/nginx.ts';
 import { runCli, startServerProcess } from '../tests/helpers/processes.ts';
-import { median, settle } from './lib/tools.ts';
+import { benchOutDir, median, peakRssMb, resetPeakRss, seconds, settle } from './lib/tools.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,20 +33,7 @@ const meanSize = Number(/^(\d+)k$/i.exec(args['mean-size']!)?.[1] ?? NaN) * 1024
 const runs = Number(args.runs);
 if (!(fileCount > 0 && meanSize > 0 && runs > 0)) throw new Error('--files N, --mean-size like 200k, --runs N');
 
-function peakRssMb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-}
-
-function seconds<T>(work: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const result = work();
-  return [result, Number(process.hrtime.bigint() - start) / 1e9];
-}
-
-
-const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
-fs.mkdirSync(outRoot, { recursive: true });
-const dir = fs.mkdtempSync(path.join(outRoot, 'archive-'));
+const dir = benchOutDir('archive');
 
 function makeArchive(): string {
   const src = path.join(dir, 'src');
@@ -106,7 +93,7 @@ async function importOnce(zip: string, run: number) {
   try {
     // A server that has been up a while, like the one users upload to (see settle).
     await settle();
-    fs.writeFileSync(`/proc/${server.child.pid}/clear_refs`, '5');
+    resetPeakRss(server.child.pid!);
     const before = peakRssMb(server.child.pid!);
     const post = (query: string) =>
       seconds(() =>

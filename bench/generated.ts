@@ -25,7 +25,7 @@ import { nginxBinary } from '../tests/helpers/env.ts';
 import { freePort, startNginx } from '../tests/helpers/nginx.ts';
 import { startServerProcess } from '../tests/helpers/processes.ts';
 import { BENCH_OVERLAY, photoLikeBackground } from './lib/backgrounds.ts';
-import { cleanupOnExit, curlDownload, run, wrk, type WrkResult } from './lib/tools.ts';
+import { benchOutDir, cleanupOnExit, curlDownload, run, wrk, type WrkResult } from './lib/tools.ts';
 
 const GOAL = 0.7;
 const NAME = 'Ada Lovelace';
@@ -109,9 +109,7 @@ function line(label: string, r: WrkResult): string {
 
 async function main() {
   if (!nginxBinary) throw new Error('nginx is needed: apt-get install -y nginx wrk curl');
-  const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
-  fs.mkdirSync(outRoot, { recursive: true });
-  const outDir = fs.mkdtempSync(path.join(outRoot, 'generated-'));
+  const outDir = benchOutDir('generated');
   if (!args.keep) cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const env = {
     DATABASE_URL: `file:${path.join(outDir, 'bench.db')}`,

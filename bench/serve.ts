@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../src/config.ts';
 import { nginxBinary } from '../tests/helpers/env.ts';
 import { freePort, startNginx, type RunningNginx } from '../tests/helpers/nginx.ts';
 import { startRealServePath, type BenchFile } from './lib/real-serve-path.ts';
-import { cleanupOnExit, curlDownload, median, run, wrk, type WrkResult } from './lib/tools.ts';
+import { benchOutDir, cleanupOnExit, curlDownload, median, run, wrk, type WrkResult } from './lib/tools.ts';
 
 const MEDIA_URL = '/media/';
 const SMALL_SIZE = 10 * 1024;
@@ -196,9 +196,7 @@ function ratios(values: Map<string, number>): string {
 // --- the run -------------------------------------------------------------------------------------
 
 async function main() {
-  const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
-  fs.mkdirSync(outRoot, { recursive: true });
-  const outDir = fs.mkdtempSync(path.join(outRoot, 'serve-'));
+  const outDir = benchOutDir('serve');
   if (!args.keep) cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const mediaRoot = path.join(outDir, 'media');
   fs.mkdirSync(path.join(mediaRoot, 'downloads'), { recursive: true });

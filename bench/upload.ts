@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/config.ts';
-import { median, settle } from './lib/tools.ts';
+import { benchOutDir, median, peakRssMb, resetPeakRss, seconds, settle } from './lib/tools.ts';
 import { freePort } from '../tests/helpers/nginx.ts';
 import { runCli, startServerProcess } from '../tests/helpers/processes.ts';
 
@@ -27,28 +27,7 @@ const match = /^(\d+)([kmg]?)$/i.exec(args.size!);
 if (!match) throw new Error('--size: like 1G or 256M');
 const size = Number(match[1]) * ({ k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase()] ?? 1);
 
-/**
- * Peak resident set size of a process (the kernel's high-water mark), reset first so that the
- * start-up peak (module loading, WebAssembly compilation) does not count as the upload's.
- */
-function resetPeakRss(pid: number): void {
-  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
-
-function peakRssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-function seconds<T>(work: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const result = work();
-  return [result, Number(process.hrtime.bigint() - start) / 1e9];
-}
-
-const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
-fs.mkdirSync(outRoot, { recursive: true });
-const dir = fs.mkdtempSync(path.join(outRoot, 'upload-'));
+const dir = benchOutDir('upload');
 const source = path.join(dir, 'upload.bin');
 const env = {
   DATABASE_URL: `file:${path.join(dir, 'bench.db')}`,

@@ -1,10 +1,13 @@
 /**
- * The load generators of bench/serve.ts, each a separate process so the servers under test
- * never share an event loop with the client: wrk for request rates, curl for one large file.
+ * What the benchmarks share: the load generators, each a separate process so the servers under
+ * test never share an event loop with the client (wrk for request rates, curl for one large
+ * file), their output folder, timing, and a server process's peak memory.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../../src/config.ts';
 
 const WRK_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wrk-summary.lua');
 
@@ -107,4 +110,31 @@ export function cleanupOnExit() {
  */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 20_000));
+}
+
+/** A fresh folder under bench/.out/ for one benchmark's files, named after it. */
+export function benchOutDir(name: string): string {
+  const outRoot = path.join(PROJECT_ROOT, 'bench', '.out');
+  fs.mkdirSync(outRoot, { recursive: true });
+  return fs.mkdtempSync(path.join(outRoot, `${name}-`));
+}
+
+/** The work's result and the seconds it took. */
+export function seconds<T>(work: () => T): [T, number] {
+  const start = process.hrtime.bigint();
+  const result = work();
+  return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
+
+/**
+ * Resets a process's peak resident set size (the kernel's high-water mark), so that its
+ * start-up peak (module loading, WebAssembly compilation) does not count as the measured work's.
+ */
+export function resetPeakRss(pid: number): void {
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** A process's peak resident set size since start or since resetPeakRss, in MB. */
+export function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
