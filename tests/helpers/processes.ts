@@ -49,23 +49,14 @@ export async function startServerProcess(
     env: { ...process.env, NODE: process.execPath, ...testEnv({ LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (env.PORT && env.PORT !== '0') return awaitHealthy(child, `http://127.0.0.1:${env.PORT}`);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${match[1]}`);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
-  });
+  const url =
+    env.PORT && env.PORT !== '0'
+      ? await awaitHealthy(child, `http://127.0.0.1:${env.PORT}`, () => output)
+      : await awaitListening(child, () => output);
   return {
     child,
     url,
@@ -77,26 +68,30 @@ export async function startServerProcess(
   };
 }
 
-async function awaitHealthy(child: ChildProcess, url: string): Promise<ServerProcess> {
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+/** The URL from the server's "listening" log line (it listens on a port of its choosing). */
+function awaitListening(child: ChildProcess, output: () => string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 30_000);
+    const check = () => {
+      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output());
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${match[1]}`);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', () => reject(new Error(`server exited:\n${output()}`)));
+  });
+}
+
+/** `url` once its /healthz answers. */
+async function awaitHealthy(child: ChildProcess, url: string, output: () => string): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`server exited:\n${output()}`);
     const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    if (ok) return url;
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    child,
-    url,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
-    },
-  };
 }
