@@ -149,7 +149,11 @@ async function replaceFiles(tx: Tx, rows: ImportRows): Promise<Set<number>> {
 
 async function linkLabels(tx: Tx, items: { downloadId: number; labels: LabelParts[] }[], labelIds: Map<string, number>): Promise<void> {
   const links = items.flatMap(({ downloadId, labels }) => [...new Set(labels.map((l) => labelIds.get(formatLabel(l))!))].map((labelId) => ({ downloadId, labelId })));
-  // Raw for the same reason as insertDownloads: a thousand downloads have thousands of links.
+  await insertLabelLinks(tx, links);
+}
+
+/** Raw for the same reason as insertDownloads: a thousand downloads have thousands of links. */
+async function insertLabelLinks(tx: Tx, links: { downloadId: number; labelId: number }[]): Promise<void> {
   for (const part of chunks(links, 400)) {
     await tx.$executeRaw`INSERT INTO "DownloadLabel" ("downloadId", "labelId") VALUES ${join(part.map((l) => sql`(${l.downloadId}, ${l.labelId})`))}`;
   }
@@ -162,7 +166,7 @@ async function deprecate(tx: Tx, items: { id: number; successorId: number }[], l
     const ids = part.map((d) => d.id);
     await tx.download.updateMany({ where: { id: { in: ids }, deprecatedAt: null }, data: { deprecatedAt: now } });
     await tx.downloadLabel.deleteMany({ where: { downloadId: { in: ids }, labelId } });
-    await tx.downloadLabel.createMany({ data: ids.map((downloadId) => ({ downloadId, labelId })) });
+    await insertLabelLinks(tx, ids.map((downloadId) => ({ downloadId, labelId })));
   }
   for (const d of items) await tx.download.update({ where: { id: d.id }, data: { deprecated: true, successorId: d.successorId } });
 }
